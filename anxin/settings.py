@@ -1,0 +1,164 @@
+"""Settings for every role, from ``ANXIN_*`` environment variables and a TOML file.
+
+Loaded once by the CLI (`load_settings`) and passed down; nothing here runs at
+import time. Nested values use ``__`` in the environment, e.g.
+``ANXIN_MQTT__PORT=1884``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from broker.contract import DeviceKind
+from broker.session import BrokerAddress
+
+_DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(Section):
+    host: str = Field("127.0.0.1", description="broker host")
+    port: int = Field(1883, ge=1, le=65535, description="broker port")
+    username: str | None = Field(None, description="MQTT user (a device's user is its id)")
+    password: SecretStr | None = Field(None, description="MQTT password")
+    ca_file: Path | None = Field(None, description="hall CA certificate for TLS")
+    cert_file: Path | None = Field(None, description="client certificate (TLS)")
+    key_file: Path | None = Field(None, description="client key (TLS)")
+    keepalive_s: int = Field(10, ge=1, le=600, description="MQTT keepalive; offline after 1.5x")
+
+    def address(self) -> BrokerAddress:
+        return BrokerAddress(
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password.get_secret_value() if self.password else None,
+            ca_file=str(self.ca_file) if self.ca_file else None,
+            cert_file=str(self.cert_file) if self.cert_file else None,
+            key_file=str(self.key_file) if self.key_file else None,
+            keepalive_s=self.keepalive_s,
+        )
+
+
+class HubSettings(Section):
+    host: str = Field("127.0.0.1", description="HTTP bind address")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port (0: choose a free one)")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite under data_dir"
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(_DEV_SECRET), description="signs session cookies and device passwords"
+    )
+    command_timeout_s: float = Field(5.0, gt=0, description="default command deadline")
+    public_url: str | None = Field(None, description="URL printed for people to open")
+
+
+class BrokerSettings(Section):
+    """The embedded broker (`anxin broker`)."""
+
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(1883, ge=0, le=65535, description="listen port (0: choose a free one)")
+
+
+# --- device hardware ports: a discriminated union on `kind` per port ----------
+
+
+class SimPort(Section):
+    kind: Literal["sim"] = "sim"
+
+
+class GpioButtonsPort(Section):
+    kind: Literal["gpio"] = "gpio"
+    pins: dict[str, int] = Field(default_factory=dict, description="button name -> BCM pin")
+    bounce_s: float = Field(0.05, ge=0, description="debounce time")
+
+
+class GpioLedPort(Section):
+    kind: Literal["gpio"] = "gpio"
+    pin: int = Field(description="BCM pin of the status LED")
+
+
+ButtonsPort = Annotated[SimPort | GpioButtonsPort, Field(discriminator="kind")]
+LedPort = Annotated[SimPort | GpioLedPort, Field(discriminator="kind")]
+
+
+class PortsSettings(Section):
+    buttons: ButtonsPort = Field(default_factory=SimPort)
+    led: LedPort = Field(default_factory=SimPort)
+
+
+class DeviceSettings(Section):
+    id: str | None = Field(None, description="device id, e.g. kiosk-01")
+    kind: DeviceKind | None = Field(None, description="device kind")
+    sim: bool = Field(False, description="simulated hardware on every port")
+    heartbeat_s: float = Field(5.0, gt=0, description="health report interval")
+    ports: PortsSettings = Field(default_factory=PortsSettings)
+
+
+class Settings(BaseSettings):
+    """Everything a process of Anxin Hall can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANXIN_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="production refuses development defaults"
+    )
+    hall: str = Field("demo", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="hall id")
+    hall_name: str = Field("安心政务服务大厅", description="hall name shown to citizens")
+    data_dir: Path = Field(Path("var"), description="databases, journals, certificates")
+    log_format: Literal["text", "json"] = Field("text", description="log line format")
+    log_level: str = Field("INFO")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    hub: HubSettings = Field(default_factory=HubSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    device: DeviceSettings = Field(default_factory=DeviceSettings)
+
+    @model_validator(mode="after")
+    def _no_dev_defaults_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.hub.secret_key.get_secret_value() == _DEV_SECRET:
+                raise ValueError("hub.secret_key must be set in production")
+            if self.mqtt.password is None:
+                raise ValueError("mqtt.password must be set in production")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.hub.database_url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
+    """Explicit overrides beat the environment, which beats the TOML file."""
+    if toml_file is None:
+        return Settings(**overrides)
+    if not toml_file.is_file():
+        raise FileNotFoundError(f"settings file not found: {toml_file}")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_file)
+
+    return FileSettings(**overrides)

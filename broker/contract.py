@@ -1,0 +1,444 @@
+"""The MQTT contract between the hub and every device: topics and payloads.
+
+This is the only module that knows topic strings. Hub and devices both import
+it; `docs/mqtt.md` is generated from it (`anxin docs mqtt`).
+
+Topic tree (``{root}`` is ``anxin/v1/{hall}``)::
+
+    {root}/hub/status                 retained  HubStatus       hub -> all
+    {root}/dev/{id}/status            retained  DeviceStatus    device (birth) / broker (will)
+    {root}/dev/{id}/health                      Health          device -> hub (heartbeat)
+    {root}/dev/{id}/evt/{name}        QoS 1     Event           device -> hub
+    {root}/dev/{id}/ack               QoS 1     EventAck        hub -> device
+    {root}/dev/{id}/cmd/{name}        QoS 1     Command         hub -> device (never retained)
+    {root}/dev/{id}/result            QoS 1     CommandResult   device -> hub
+    {root}/dev/{id}/config            retained  DeviceConfig    hub -> device
+    {root}/hall/{name}                retained  HallState       hub -> boards
+
+Conventions follow Sparkplug B 3.0 (birth/death with a per-connection counter,
+``bdSeq``), Home Assistant (retained availability) and zigbee2mqtt (one device
+branch per device). A device may write only its own branch and never ``cmd``,
+``ack`` or ``config``; only the hub writes those (see `acl_rules`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION: Final = 1
+TOPIC_PREFIX: Final = "anxin/v1"
+MAX_PAYLOAD_BYTES: Final = 64 * 1024
+"""Anything larger is rejected before parsing: no legitimate message is near it."""
+
+_ID_RE: Final = r"[a-z0-9][a-z0-9_-]{0,62}"
+DeviceId = Annotated[str, Field(pattern=f"^{_ID_RE}$", description="device id, e.g. kiosk-01")]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class DeviceKind(StrEnum):
+    KIOSK = "kiosk"
+    CALLER = "caller"
+    DISPLAY = "display"
+    SIGNLANG = "signlang"
+
+
+class Payload(BaseModel):
+    """Base of every payload: frozen, strict about unknown fields, versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: Literal[1] = Field(default=SCHEMA_VERSION, description="schema version")
+
+
+class HubStatus(Payload):
+    """Retained. Devices wait for ``online`` before flushing their outbox."""
+
+    online: bool
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class DeviceStatus(Payload):
+    """Retained birth (online) or death (offline, usually the last will).
+
+    ``connection`` counts the device's connections (Sparkplug's bdSeq). A will
+    whose counter is older than the last birth is stale and must be ignored.
+    """
+
+    state: DeviceState
+    kind: DeviceKind
+    connection: int = Field(ge=0, description="per-connection counter, persisted on the device")
+    boot_id: str = Field(min_length=1, max_length=64)
+    version: str = Field(max_length=64)
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class Health(Payload):
+    """Heartbeat with health figures; sent every ``heartbeat_s`` seconds."""
+
+    uptime_s: float = Field(ge=0)
+    cpu_percent: float = Field(ge=0)
+    memory_percent: float = Field(ge=0, le=100)
+    temperature_c: float | None = None
+    version: str = Field(max_length=64)
+    outbox_depth: int = Field(ge=0)
+    ports: dict[str, str] = Field(default_factory=dict, description="port name -> state")
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class Event(Payload):
+    """A device event. Stored in the device outbox until the hub acknowledges it.
+
+    The hub deduplicates by (device, boot_id, seq): replays change nothing.
+    """
+
+    event_id: str = Field(min_length=1, max_length=64)
+    boot_id: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1, description="monotonically increasing per device")
+    ts: datetime = Field(description="device time")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventAck(Payload):
+    boot_id: str
+    seq: int = Field(ge=1)
+
+
+class Command(Payload):
+    """A command from the hub. Never retained; results are idempotent by id."""
+
+    command_id: str = Field(min_length=1, max_length=64)
+    issued_at: datetime = Field(default_factory=utcnow)
+    deadline: datetime = Field(description="not run when received after this time")
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResultStatus(StrEnum):
+    RECEIVED = "received"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class CommandResult(Payload):
+    command_id: str = Field(min_length=1, max_length=64)
+    name: str
+    status: ResultStatus
+    detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class DeviceConfig(Payload):
+    """Retained, versioned configuration document for one device."""
+
+    config_version: int = Field(ge=0)
+    enabled: bool = True
+    settings: dict[str, Any] = Field(default_factory=dict)
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class HallState(Payload):
+    """Retained state the boards render (filled by the queue issues)."""
+
+    name: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    ts: datetime = Field(default_factory=utcnow)
+
+
+# --- topics -----------------------------------------------------------------
+
+
+class Channel(StrEnum):
+    HUB_STATUS = "hub/status"
+    STATUS = "status"
+    HEALTH = "health"
+    EVENT = "evt"
+    ACK = "ack"
+    COMMAND = "cmd"
+    RESULT = "result"
+    CONFIG = "config"
+    HALL = "hall"
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a channel carries, who writes it and how it is published."""
+
+    channel: Channel
+    model: type[Payload]
+    writer: Literal["hub", "device", "device or broker will"]
+    qos: int
+    retained: bool
+    pattern: str
+    summary: str
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(Channel.HUB_STATUS, HubStatus, "hub", 1, True, "hub/status",
+          "hub availability; devices wait for online before flushing"),
+    Route(Channel.STATUS, DeviceStatus, "device or broker will", 1, True, "dev/{id}/status",
+          "birth and last will with a per-connection counter"),
+    Route(Channel.HEALTH, Health, "device", 0, False, "dev/{id}/health",
+          "heartbeat with health figures"),
+    Route(Channel.EVENT, Event, "device", 1, False, "dev/{id}/evt/{name}",
+          "device events from the durable outbox"),
+    Route(Channel.ACK, EventAck, "hub", 1, False, "dev/{id}/ack",
+          "hub acknowledges an event; the device drops it from its outbox"),
+    Route(Channel.COMMAND, Command, "hub", 1, False, "dev/{id}/cmd/{name}",
+          "command with id and deadline; never retained"),
+    Route(Channel.RESULT, CommandResult, "device", 1, False, "dev/{id}/result",
+          "command result: received, succeeded, failed, rejected, expired"),
+    Route(Channel.CONFIG, DeviceConfig, "hub", 1, True, "dev/{id}/config",
+          "versioned configuration document"),
+    Route(Channel.HALL, HallState, "hub", 1, True, "hall/{name}",
+          "hall state rendered by boards"),
+)
+ROUTE_BY_CHANNEL: Final = {r.channel: r for r in ROUTES}
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Builds and parses every topic of one hall."""
+
+    hall: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(_ID_RE, self.hall):
+            raise ValueError(f"invalid hall id {self.hall!r}")
+
+    @property
+    def root(self) -> str:
+        return f"{TOPIC_PREFIX}/{self.hall}"
+
+    def hub_status(self) -> str:
+        return f"{self.root}/hub/status"
+
+    def device(self, device_id: str, channel: Channel, name: str = "") -> str:
+        base = f"{self.root}/dev/{device_id}/{channel.value}"
+        if channel in (Channel.EVENT, Channel.COMMAND):
+            if not name:
+                raise ValueError(f"{channel.value} topics need a name")
+            return f"{base}/{name}"
+        return base
+
+    def status(self, device_id: str) -> str:
+        return self.device(device_id, Channel.STATUS)
+
+    def health(self, device_id: str) -> str:
+        return self.device(device_id, Channel.HEALTH)
+
+    def event(self, device_id: str, name: str) -> str:
+        return self.device(device_id, Channel.EVENT, name)
+
+    def ack(self, device_id: str) -> str:
+        return self.device(device_id, Channel.ACK)
+
+    def command(self, device_id: str, name: str) -> str:
+        return self.device(device_id, Channel.COMMAND, name)
+
+    def result(self, device_id: str) -> str:
+        return self.device(device_id, Channel.RESULT)
+
+    def config(self, device_id: str) -> str:
+        return self.device(device_id, Channel.CONFIG)
+
+    def hall_state(self, name: str) -> str:
+        return f"{self.root}/hall/{name}"
+
+    # Subscriptions -----------------------------------------------------------
+
+    def hub_subscriptions(self) -> list[tuple[str, int]]:
+        """What the hub listens to: everything devices write."""
+        dev = f"{self.root}/dev/+"
+        return [
+            (f"{dev}/status", 1),
+            (f"{dev}/health", 0),
+            (f"{dev}/evt/+", 1),
+            (f"{dev}/result", 1),
+        ]
+
+    def device_subscriptions(self, device_id: str) -> list[tuple[str, int]]:
+        """What a device listens to: its commands, acks, config, own status, the hub."""
+        return [
+            (f"{self.root}/dev/{device_id}/cmd/+", 1),
+            (self.ack(device_id), 1),
+            (self.config(device_id), 1),
+            (self.status(device_id), 1),
+            (self.hub_status(), 1),
+            (f"{self.root}/hall/#", 1),
+        ]
+
+    # Parsing -----------------------------------------------------------------
+
+    def parse(self, topic: str) -> ParsedTopic | None:
+        """Split a topic of this hall into its parts, or None if it is not ours."""
+        prefix = self.root + "/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix):].split("/")
+        if parts == ["hub", "status"]:
+            return ParsedTopic(Channel.HUB_STATUS, None, "")
+        if len(parts) == 2 and parts[0] == "hall" and re.fullmatch(_ID_RE, parts[1]):
+            return ParsedTopic(Channel.HALL, None, parts[1])
+        if len(parts) < 3 or parts[0] != "dev" or not re.fullmatch(_ID_RE, parts[1]):
+            return None
+        device_id, rest = parts[1], parts[2:]
+        try:
+            channel = Channel(rest[0])
+        except ValueError:
+            return None
+        if channel in (Channel.EVENT, Channel.COMMAND):
+            if len(rest) != 2 or not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", rest[1]):
+                return None
+            return ParsedTopic(channel, device_id, rest[1])
+        if len(rest) != 1 or channel in (Channel.HUB_STATUS, Channel.HALL):
+            return None
+        return ParsedTopic(channel, device_id, "")
+
+
+@dataclass(frozen=True)
+class ParsedTopic:
+    channel: Channel
+    device_id: str | None
+    name: str
+
+
+# --- decoding ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """A validated inbound message."""
+
+    topic: str
+    parsed: ParsedTopic
+    payload: Payload
+    retained: bool = False
+
+
+class Rejected(Exception):  # noqa: N818 - it is a verdict, not an "error" in our code
+    """An inbound payload that does not follow the contract."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"{topic}: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
+def encode(payload: Payload) -> bytes:
+    return payload.model_dump_json().encode()
+
+
+def decode(topics: Topics, topic: str, raw: bytes, *, retained: bool = False) -> Message:
+    """Validate an inbound message against the contract or raise `Rejected`."""
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise Rejected(topic, f"payload too large: {len(raw)} > {MAX_PAYLOAD_BYTES} bytes")
+    parsed = topics.parse(topic)
+    if parsed is None:
+        raise Rejected(topic, "unknown topic")
+    model = ROUTE_BY_CHANNEL[parsed.channel].model
+    try:
+        payload = model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        if first["loc"] == ("v",):
+            reason = f"unsupported schema version (expected {SCHEMA_VERSION})"
+        else:
+            reason = f"invalid {model.__name__}: {where}: {first['msg']}"
+        raise Rejected(topic, reason) from None
+    return Message(topic=topic, parsed=parsed, payload=payload, retained=retained)
+
+
+# --- access control ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AclRule:
+    access: Literal["read", "write", "readwrite"]
+    topic: str
+
+
+HUB_USER: Final = "hub"
+
+
+def acl_rules(topics: Topics, user: str) -> list[AclRule]:
+    """The ACL of one MQTT user: the hub, or a device (its user is its id).
+
+    A device writes only its own status, health, events and results and reads
+    only what is addressed to it; only the hub writes ``cmd``, ``ack`` and
+    ``config``. The same rules feed the Mosquitto ACL file and the embedded
+    broker's topic plugin.
+    """
+    if user == HUB_USER:
+        return [AclRule("readwrite", f"{topics.root}/#")]
+    own = f"{topics.root}/dev/{user}"
+    return [
+        AclRule("readwrite", f"{own}/status"),  # reads it back to repair stale wills
+        AclRule("write", f"{own}/health"),
+        AclRule("write", f"{own}/evt/+"),
+        AclRule("write", f"{own}/result"),
+        AclRule("read", f"{own}/cmd/+"),
+        AclRule("read", f"{own}/ack"),
+        AclRule("read", f"{own}/config"),
+        AclRule("read", topics.hub_status()),
+        AclRule("read", f"{topics.root}/hall/#"),
+    ]
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT filter matching (``+`` one level, ``#`` the rest)."""
+    f_parts, t_parts = topic_filter.split("/"), topic.split("/")
+    for i, f in enumerate(f_parts):
+        if f == "#":
+            return True
+        if i >= len(t_parts) or (f != "+" and f != t_parts[i]):
+            return False
+    return len(f_parts) == len(t_parts)
+
+
+def acl_allows(topics: Topics, user: str, topic: str, action: Literal["read", "write"]) -> bool:
+    """True when `user` may `action` on `topic` (for a subscribe, `topic` is the filter)."""
+    for rule in acl_rules(topics, user):
+        if action not in rule.access:
+            continue
+        if action == "read" and ("+" in topic or "#" in topic):
+            # A subscription filter must not be wider than a rule.
+            if topic == rule.topic or _filter_within(topic, rule.topic):
+                return True
+        elif topic_matches(rule.topic, topic):
+            return True
+    return False
+
+
+def _filter_within(inner: str, outer: str) -> bool:
+    i_parts, o_parts = inner.split("/"), outer.split("/")
+    for n, o in enumerate(o_parts):
+        if o == "#":
+            return True
+        if n >= len(i_parts):
+            return False
+        i = i_parts[n]
+        if i == "#" or (o != "+" and (i == "+" or i != o)):
+            return False
+    return len(i_parts) == len(o_parts)

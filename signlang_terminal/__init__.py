@@ -1,0 +1,1 @@
+"""signlang_terminal"""
