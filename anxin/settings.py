@@ -94,8 +94,16 @@ LedPort = Annotated[SimPort | GpioLedPort, Field(discriminator="kind")]
 
 
 class PortsSettings(Section):
-    buttons: ButtonsPort = Field(default_factory=SimPort)
-    led: LedPort = Field(default_factory=SimPort)
+    """Which adapter drives each port. Printer, serial board, camera, screen and
+    speaker have only the simulated adapter so far; real ones join the union later."""
+
+    buttons: ButtonsPort = Field(default_factory=SimPort, description="call buttons")
+    led: LedPort = Field(default_factory=SimPort, description="status / window LED")
+    printer: SimPort = Field(default_factory=SimPort, description="ticket printer")
+    serial_board: SimPort = Field(default_factory=SimPort, description="serial LED board")
+    camera: SimPort = Field(default_factory=SimPort, description="camera")
+    screen: SimPort = Field(default_factory=SimPort, description="screen")
+    speaker: SimPort = Field(default_factory=SimPort, description="speaker")
 
 
 class DeviceSettings(Section):
@@ -103,6 +111,9 @@ class DeviceSettings(Section):
     kind: DeviceKind | None = Field(None, description="device kind")
     sim: bool = Field(False, description="simulated hardware on every port")
     heartbeat_s: float = Field(5.0, gt=0, description="health report interval")
+    resend_s: float = Field(
+        5.0, gt=0, description="resend events the hub has not acknowledged after this long"
+    )
     ports: PortsSettings = Field(default_factory=PortsSettings)
 
 

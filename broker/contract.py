@@ -194,24 +194,79 @@ class Route:
 
 
 ROUTES: Final[tuple[Route, ...]] = (
-    Route(Channel.HUB_STATUS, HubStatus, "hub", 1, True, "hub/status",
-          "hub availability; devices wait for online before flushing"),
-    Route(Channel.STATUS, DeviceStatus, "device or broker will", 1, True, "dev/{id}/status",
-          "birth and last will with a per-connection counter"),
-    Route(Channel.HEALTH, Health, "device", 0, False, "dev/{id}/health",
-          "heartbeat with health figures"),
-    Route(Channel.EVENT, Event, "device", 1, False, "dev/{id}/evt/{name}",
-          "device events from the durable outbox"),
-    Route(Channel.ACK, EventAck, "hub", 1, False, "dev/{id}/ack",
-          "hub acknowledges an event; the device drops it from its outbox"),
-    Route(Channel.COMMAND, Command, "hub", 1, False, "dev/{id}/cmd/{name}",
-          "command with id and deadline; never retained"),
-    Route(Channel.RESULT, CommandResult, "device", 1, False, "dev/{id}/result",
-          "command result: received, succeeded, failed, rejected, expired"),
-    Route(Channel.CONFIG, DeviceConfig, "hub", 1, True, "dev/{id}/config",
-          "versioned configuration document"),
-    Route(Channel.HALL, HallState, "hub", 1, True, "hall/{name}",
-          "hall state rendered by boards"),
+    Route(
+        Channel.HUB_STATUS,
+        HubStatus,
+        "hub",
+        1,
+        True,
+        "hub/status",
+        "hub availability; devices wait for online before flushing",
+    ),
+    Route(
+        Channel.STATUS,
+        DeviceStatus,
+        "device or broker will",
+        1,
+        True,
+        "dev/{id}/status",
+        "birth and last will with a per-connection counter",
+    ),
+    Route(
+        Channel.HEALTH,
+        Health,
+        "device",
+        0,
+        False,
+        "dev/{id}/health",
+        "heartbeat with health figures",
+    ),
+    Route(
+        Channel.EVENT,
+        Event,
+        "device",
+        1,
+        False,
+        "dev/{id}/evt/{name}",
+        "device events from the durable outbox",
+    ),
+    Route(
+        Channel.ACK,
+        EventAck,
+        "hub",
+        1,
+        False,
+        "dev/{id}/ack",
+        "hub acknowledges an event; the device drops it from its outbox",
+    ),
+    Route(
+        Channel.COMMAND,
+        Command,
+        "hub",
+        1,
+        False,
+        "dev/{id}/cmd/{name}",
+        "command with id and deadline; never retained",
+    ),
+    Route(
+        Channel.RESULT,
+        CommandResult,
+        "device",
+        1,
+        False,
+        "dev/{id}/result",
+        "command result: received, succeeded, failed, rejected, expired",
+    ),
+    Route(
+        Channel.CONFIG,
+        DeviceConfig,
+        "hub",
+        1,
+        True,
+        "dev/{id}/config",
+        "versioned configuration document",
+    ),
+    Route(Channel.HALL, HallState, "hub", 1, True, "hall/{name}", "hall state rendered by boards"),
 )
 ROUTE_BY_CHANNEL: Final = {r.channel: r for r in ROUTES}
 
@@ -295,7 +350,7 @@ class Topics:
         prefix = self.root + "/"
         if not topic.startswith(prefix):
             return None
-        parts = topic[len(prefix):].split("/")
+        parts = topic[len(prefix) :].split("/")
         if parts == ["hub", "status"]:
             return ParsedTopic(Channel.HUB_STATUS, None, "")
         if len(parts) == 2 and parts[0] == "hall" and re.fullmatch(_ID_RE, parts[1]):

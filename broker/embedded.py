@@ -49,7 +49,10 @@ class HallAclPlugin(BaseTopicPlugin):
         hall: str = "demo"
 
     async def topic_filtering(
-        self, *, session: Session | None = None, topic: str | None = None,
+        self,
+        *,
+        session: Session | None = None,
+        topic: str | None = None,
         action: Action | None = None,
     ) -> bool | None:
         if session is None or topic is None or session.username is None:
@@ -57,9 +60,7 @@ class HallAclPlugin(BaseTopicPlugin):
         verb: Literal["read", "write"] = "write" if action == Action.PUBLISH else "read"
         allowed = acl_allows(Topics(self.config.hall), session.username, topic, verb)
         if not allowed and action != Action.RECEIVE:
-            log.warning(
-                "embedded broker: refused %s of %r on %s", verb, session.username, topic
-            )
+            log.warning("embedded broker: refused %s of %r on %s", verb, session.username, topic)
         return allowed
 
 
@@ -75,7 +76,11 @@ def broker_config(*, host: str, port: int, hall: str, secret: str) -> dict[str, 
 
 
 async def run_broker(
-    *, host: str, port: int, hall: str, secret: str,
+    *,
+    host: str,
+    port: int,
+    hall: str,
+    secret: str,
     ready: Callable[[int], None] | None = None,
 ) -> None:
     """Run until cancelled. ``port=0`` is not supported by amqtt's config, so the

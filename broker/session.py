@@ -118,8 +118,11 @@ class MqttSession:
             c.username_pw_set(a.username, a.password)
         if a.ca_file:
             c.tls_set(
-                ca_certs=a.ca_file, certfile=a.cert_file, keyfile=a.key_file,
-                cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                ca_certs=a.ca_file,
+                certfile=a.cert_file,
+                keyfile=a.key_file,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
         c.max_inflight_messages_set(100)
         c.max_queued_messages_set(0)
@@ -197,7 +200,11 @@ class MqttSession:
     # paho callbacks: run on the network thread, so only hand over to the loop.
 
     def _paho_connect(
-        self, client: mqtt.Client, _ud: Any, _flags: Any, reason: ReasonCode,
+        self,
+        client: mqtt.Client,
+        _ud: Any,
+        _flags: Any,
+        reason: ReasonCode,
         _props: Properties | None,
     ) -> None:
         if reason.is_failure:
@@ -210,7 +217,11 @@ class MqttSession:
         self._call_soon(self._connected)
 
     def _paho_disconnect(
-        self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: ReasonCode,
+        self,
+        _client: mqtt.Client,
+        _ud: Any,
+        _flags: Any,
+        reason: ReasonCode,
         _props: Properties | None,
     ) -> None:
         self._call_soon(self._disconnected)

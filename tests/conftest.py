@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -63,8 +64,9 @@ def start_mosquitto(workdir: Path, extra_conf: str = "") -> tuple[subprocess.Pop
         "log_type error\nlog_type warning\nlog_type notice\n"
         + (extra_conf or "allow_anonymous true\n")
     )
-    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     if not wait_for_port("127.0.0.1", port, 10):
         proc.kill()
         raise RuntimeError(f"mosquitto did not start; see {workdir / 'mosquitto.log'}")
@@ -95,15 +97,18 @@ class EmbeddedBrokerThread:
 
         async def main() -> None:
             self._task = asyncio.current_task()
-            await run_broker(host="127.0.0.1", port=self.port, hall=hall, secret=secret,
-                             ready=lambda _p: self._started.set())
+            await run_broker(
+                host="127.0.0.1",
+                port=self.port,
+                hall=hall,
+                secret=secret,
+                ready=lambda _p: self._started.set(),
+            )
 
         def target() -> None:
             asyncio.set_event_loop(self._loop)
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 self._loop.run_until_complete(main())
-            except asyncio.CancelledError:
-                pass
 
         self._thread = threading.Thread(target=target, name="embedded-broker", daemon=True)
         self._thread.start()

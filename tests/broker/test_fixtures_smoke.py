@@ -18,11 +18,15 @@ async def test_hub_status_published_by_the_hub_reaches_a_device(
     async def on_message(topic: str, payload: bytes, retained: bool) -> None:
         await got.put(payload)
 
-    hub = MqttSession(client_id="hub", address=mqtt_broker.address("hub"),
-                      subscriptions=[], on_message=on_message)
-    device = MqttSession(client_id="kiosk-01", address=mqtt_broker.address("kiosk-01"),
-                         subscriptions=topics.device_subscriptions("kiosk-01"),
-                         on_message=on_message)
+    hub = MqttSession(
+        client_id="hub", address=mqtt_broker.address("hub"), subscriptions=[], on_message=on_message
+    )
+    device = MqttSession(
+        client_id="kiosk-01",
+        address=mqtt_broker.address("kiosk-01"),
+        subscriptions=topics.device_subscriptions("kiosk-01"),
+        on_message=on_message,
+    )
     await hub.start()
     await device.start()
     try:

@@ -1,0 +1,253 @@
+"""`anxin`: the one command for everything a user runs.
+
+Settings are loaded here, once per command, and passed down. Heavy imports
+happen inside each command so that a Pi with only the device extras installed
+can still run `anxin device`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from anxin.settings import Settings, load_settings
+from broker.contract import DeviceKind
+
+app = typer.Typer(
+    help="安心政务大厅 Anxin Hall",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+broker_app = typer.Typer(help="MQTT broker: embedded broker, Mosquitto config, certificates")
+db_app = typer.Typer(help="Hub database", no_args_is_help=True)
+config_app = typer.Typer(help="Settings files", no_args_is_help=True)
+users_app = typer.Typer(help="Admin web users", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation", no_args_is_help=True)
+app.add_typer(broker_app, name="broker")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
+app.add_typer(bench_app, name="bench")
+app.add_typer(docs_app, name="docs")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings file", envvar="ANXIN_CONFIG"),
+]
+
+
+class _State:
+    config: Path | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def main(config: ConfigOpt = None) -> None:
+    _state.config = config
+
+
+def settings(**overrides: Any) -> Settings:
+    """Load settings once for this command, with a readable error."""
+    try:
+        s = load_settings(_state.config, **overrides)
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+    from anxin.logs import configure_logging
+
+    configure_logging(s)
+    return s
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run until done or Ctrl-C / SIGTERM, then let the coroutine clean up."""
+    from anxin.supervise import run_until_signalled
+
+    run_until_signalled(coro)
+
+
+# --- roles --------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="where the demo keeps its state")] = Path("var"),
+    keepalive: Annotated[int, typer.Option(help="device MQTT keepalive (s)")] = 4,
+) -> None:
+    """Run the whole hall on embedded defaults: broker, hub and one simulated device
+    of each kind, supervised; prints the URLs to open."""
+    from anxin.demo import run_demo
+
+    _run(run_demo(settings(data_dir=data_dir), keepalive_s=keepalive))
+
+
+@app.command()
+def hub() -> None:
+    """Run the central hub (web, API and MQTT bridge)."""
+    from central.server import run_hub
+
+    s = settings()
+
+    def ready(url: str) -> None:
+        typer.echo(f"hub ready: {url}", err=True)
+
+    _run(run_hub(s, ready=ready))
+
+
+@broker_app.callback(invoke_without_command=True)
+def broker(ctx: typer.Context) -> None:
+    """Run the embedded broker (amqtt) for a one-box hall."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from broker.embedded import run_broker
+
+    s = settings()
+
+    def ready(port: int) -> None:
+        typer.echo(f"broker ready: {s.broker.host}:{port}", err=True)
+
+    port = s.broker.port
+    if port == 0:
+        from anxin.ports import free_port
+
+        port = free_port(s.broker.host)
+    _run(
+        run_broker(
+            host=s.broker.host,
+            port=port,
+            hall=s.hall,
+            secret=s.hub.secret_key.get_secret_value(),
+            ready=ready,
+        )
+    )
+
+
+@broker_app.command("credentials")
+def broker_credentials(user: str) -> None:
+    """Print the MQTT password of a device (its id) or of the hub (`hub`)."""
+    from broker.credentials import mqtt_password
+
+    typer.echo(mqtt_password(settings().hub.secret_key.get_secret_value(), user))
+
+
+@app.command()
+def device(
+    kind: DeviceKind,
+    id: Annotated[str, typer.Option("--id", help="device id, e.g. kiosk-01")],
+    sim: Annotated[bool, typer.Option("--sim", help="simulated hardware")] = False,
+) -> None:
+    """Run the edge agent of one device."""
+    from edge.runner import run_device
+
+    base = settings()
+    mqtt = base.mqtt
+    if mqtt.username is None:
+        from pydantic import SecretStr
+
+        from broker.credentials import mqtt_password
+
+        secret = base.hub.secret_key.get_secret_value()
+        mqtt = mqtt.model_copy(
+            update={"username": id, "password": SecretStr(mqtt_password(secret, id))}
+        )
+    dev = base.device.model_copy(update={"id": id, "kind": kind, "sim": sim or base.device.sim})
+    _run(run_device(base.model_copy(update={"device": dev, "mqtt": mqtt})))
+
+
+# --- administration -------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (Alembic) up to the newest version."""
+    from central.db import upgrade_database
+
+    s = settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(s)
+    typer.echo("database is up to date")
+
+
+@config_app.command("validate")
+def config_validate(file: Path) -> None:
+    """Check a TOML settings file; exits non-zero with the reasons when invalid."""
+    try:
+        load_settings(file)
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"{file}: invalid\n{exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{file}: valid")
+
+
+@users_app.command("create-admin")
+def users_create_admin(username: str = "admin") -> None:
+    """Create the first admin with a one-time password (printed once)."""
+    from central.auth.service import create_admin
+
+    password = create_admin(settings(), username=username)
+    typer.echo(f"admin user: {username}\none-time password: {password}")
+
+
+# --- benchmarks and docs ----------------------------------------------------------
+
+
+@bench_app.command("list")
+def bench_list() -> None:
+    """Name the benchmarks."""
+    from bench import BENCHMARKS
+
+    for name, fn in BENCHMARKS.items():
+        typer.echo(f"{name}\t{(fn.__doc__ or '').strip().splitlines()[0]}")
+
+
+@bench_app.command("run")
+def bench_run(
+    name: str,
+    quick: Annotated[bool, typer.Option("--quick", help="finish in under a minute")] = False,
+) -> None:
+    """Run one benchmark; the last line printed is its JSON result."""
+    from bench import BENCHMARKS
+
+    if name not in BENCHMARKS:
+        typer.echo(f"unknown benchmark {name!r}; see `anxin bench list`", err=True)
+        raise typer.Exit(2)
+    result = BENCHMARKS[name](settings(), quick=quick)
+    typer.echo(json.dumps(result, ensure_ascii=False))
+    if not result.get("pass"):
+        raise typer.Exit(1)
+
+
+@docs_app.command("mqtt")
+def docs_mqtt(
+    out: Annotated[Path, typer.Option(help="where to write")] = Path("docs/mqtt.md"),
+    check: Annotated[bool, typer.Option("--check", help="fail if the file is stale")] = False,
+) -> None:
+    """Generate docs/mqtt.md from the contract."""
+    from broker.docs import render_mqtt_doc
+
+    text = render_mqtt_doc()
+    if check:
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            typer.echo(f"{out} is stale: run `anxin docs mqtt`", err=True)
+            raise typer.Exit(1)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def run() -> None:
+    # `anxin bench NAME` reads better than `anxin bench run NAME`.
+    argv = sys.argv[1:]
+    if len(argv) >= 2 and argv[0] == "bench" and argv[1] not in ("list", "run", "--help"):
+        sys.argv.insert(2, "run")
+    app()

@@ -1,0 +1,188 @@
+"""`anxin demo`: the whole hall on one box, supervised.
+
+Starts the embedded broker, the hub on SQLite under the data folder and one
+simulated device of each kind, each as its own `anxin` process (so stopping one
+device shows it going offline), prefixes their logs, and stops them in order on
+Ctrl-C: devices first, so their offline status reaches the hub, then the hub,
+then the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from anxin.ports import free_port, wait_for_port
+from anxin.settings import Settings
+from broker.contract import DeviceKind
+
+DEMO_DEVICES: tuple[tuple[DeviceKind, str], ...] = (
+    (DeviceKind.KIOSK, "kiosk-01"),
+    (DeviceKind.CALLER, "caller-01"),
+    (DeviceKind.DISPLAY, "display-01"),
+    (DeviceKind.SIGNLANG, "signlang-01"),
+)
+MAX_RESTARTS = 5
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    env: Mapping[str, str]
+    proc: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+    stopping: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def demo_secret(data_dir: Path) -> str:
+    """A per-installation secret, made once: device passwords derive from it."""
+    path = data_dir / "demo-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def anxin_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "anxin", *args]
+
+
+async def _pump(child: Child, stream: asyncio.StreamReader | None) -> None:
+    if stream is None:
+        return
+    while line := await stream.readline():
+        sys.stderr.write(f"[{child.name}] {line.decode(errors='replace')}")
+
+
+async def _start(child: Child) -> None:
+    child.proc = await asyncio.create_subprocess_exec(
+        *child.args,
+        env=dict(child.env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    child.tasks = [asyncio.create_task(_pump(child, child.proc.stdout))]
+
+
+async def _supervise(child: Child) -> None:
+    """Restart a child that crashes; leave one that was stopped by a signal down
+    (that is how a person shows a device going offline)."""
+    while True:
+        assert child.proc is not None
+        code = await child.proc.wait()
+        if child.stopping:
+            return
+        if code < 0 or code == 0:
+            sys.stderr.write(f"[demo] {child.name} stopped (exit {code}); not restarting\n")
+            return
+        if child.restarts >= MAX_RESTARTS:
+            sys.stderr.write(f"[demo] {child.name} keeps failing (exit {code}); giving up\n")
+            return
+        child.restarts += 1
+        delay = min(30.0, 0.5 * 2**child.restarts)
+        sys.stderr.write(f"[demo] {child.name} exited {code}; restart in {delay:.1f}s\n")
+        await asyncio.sleep(delay)
+        await _start(child)
+
+
+async def _stop(child: Child, timeout_s: float = 8.0) -> None:
+    child.stopping = True
+    proc = child.proc
+    if proc is None or proc.returncode is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+    for t in child.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await t
+
+
+async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = demo_secret(data_dir)
+    broker_port = free_port()
+    hub_port = free_port()
+    env = {
+        **os.environ,
+        "ANXIN_HALL": settings.hall,
+        "ANXIN_DATA_DIR": str(data_dir),
+        "ANXIN_HUB__SECRET_KEY": secret,
+        "ANXIN_MQTT__HOST": "127.0.0.1",
+        "ANXIN_MQTT__PORT": str(broker_port),
+        "ANXIN_MQTT__KEEPALIVE_S": str(keepalive_s),
+        "ANXIN_BROKER__PORT": str(broker_port),
+        "ANXIN_HUB__PORT": str(hub_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("ANXIN_CONFIG", None)
+
+    # Database and the one-time admin password come first, in this process.
+    from central.auth.service import create_admin
+    from central.db import upgrade_database
+
+    hub_settings = settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "hub": settings.hub.model_copy(update={"secret_key": SecretStr(secret)}),
+        }
+    )
+    upgrade_database(hub_settings)
+    password = create_admin(hub_settings, username="admin")
+
+    broker = Child("broker", anxin_command("broker"), env)
+    hub = Child("hub", anxin_command("hub"), env)
+    devices = [
+        Child(dev_id, anxin_command("device", kind.value, "--id", dev_id, "--sim"), env)
+        for kind, dev_id in DEMO_DEVICES
+    ]
+    children = [broker, hub, *devices]
+    supervisors: list[asyncio.Task[None]] = []
+    try:
+        await _start(broker)
+        if not await asyncio.to_thread(wait_for_port, "127.0.0.1", broker_port, 20):
+            raise RuntimeError("the embedded broker did not start")
+        await _start(hub)
+        if not await asyncio.to_thread(wait_for_port, "127.0.0.1", hub_port, 30):
+            raise RuntimeError("the hub did not start")
+        for d in devices:
+            await _start(d)
+        supervisors = [asyncio.create_task(_supervise(c)) for c in children]
+        url = f"http://127.0.0.1:{hub_port}"
+        pids = ", ".join(f"{d.name}={d.proc.pid}" for d in devices if d.proc)
+        print(
+            "\n安心政务大厅 Anxin Hall demo is running\n"
+            f"  admin web (管理后台):  {url}/admin/devices\n"
+            f"  login:                admin / {password}   (one-time password)\n"
+            f"  MQTT broker:          127.0.0.1:{broker_port} (embedded)\n"
+            f"  device processes:     {pids}\n"
+            f"  stop a device:        kill <pid>  -> 离线 within {keepalive_s * 1.5:.0f} s\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        await asyncio.gather(*supervisors)
+        await asyncio.Event().wait()  # stay up even if every child has stopped
+    finally:
+        for s in supervisors:
+            s.cancel()
+        await asyncio.gather(*(_stop(d) for d in devices))
+        await _stop(hub)
+        await _stop(broker)
+        print("[demo] stopped", flush=True)
