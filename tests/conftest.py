@@ -11,12 +11,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import shutil
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from anxin.ports import free_port, wait_for_port
+from broker import local
 from broker.credentials import mqtt_password
 from broker.session import BrokerAddress
 
@@ -51,26 +47,11 @@ class RunningBroker:
 
 
 def start_mosquitto(workdir: Path, extra_conf: str = "") -> tuple[subprocess.Popen[bytes], int]:
-    """Start a private Mosquitto; returns the process and its port."""
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(exe).exists():
-        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\n"
-        "persistence false\n"
-        f"log_dest file {workdir / 'mosquitto.log'}\n"
-        "log_type error\nlog_type warning\nlog_type notice\n"
-        + (extra_conf or "allow_anonymous true\n")
-    )
-    proc = subprocess.Popen(
-        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    if not wait_for_port("127.0.0.1", port, 10):
-        proc.kill()
-        raise RuntimeError(f"mosquitto did not start; see {workdir / 'mosquitto.log'}")
-    return proc, port
+    """Start a private Mosquitto; skip the test where Mosquitto is not installed."""
+    try:
+        return local.start_mosquitto(workdir, extra_conf)
+    except local.MosquittoMissing as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
@@ -85,46 +66,9 @@ def mosquitto(tmp_path: Path) -> Iterator[RunningBroker]:
         proc.wait(10)
 
 
-class EmbeddedBrokerThread:
-    """The embedded broker on a loop of its own, so it outlives any test loop."""
-
-    def __init__(self, *, hall: str, secret: str) -> None:
-        from broker.embedded import run_broker
-
-        self.port = free_port()
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-
-        async def main() -> None:
-            self._task = asyncio.current_task()
-            await run_broker(
-                host="127.0.0.1",
-                port=self.port,
-                hall=hall,
-                secret=secret,
-                ready=lambda _p: self._started.set(),
-            )
-
-        def target() -> None:
-            asyncio.set_event_loop(self._loop)
-            with contextlib.suppress(asyncio.CancelledError):
-                self._loop.run_until_complete(main())
-
-        self._thread = threading.Thread(target=target, name="embedded-broker", daemon=True)
-        self._thread.start()
-        if not self._started.wait(15):
-            raise RuntimeError("embedded broker did not start")
-
-    def stop(self) -> None:
-        task = self._task
-        if task is not None:
-            self._loop.call_soon_threadsafe(task.cancel)
-        self._thread.join(10)
-
-
 @pytest.fixture
 def embedded_broker() -> Iterator[RunningBroker]:
-    broker = EmbeddedBrokerThread(hall=HALL, secret=TEST_SECRET)
+    broker = local.EmbeddedBrokerThread(hall=HALL, secret=TEST_SECRET)
     try:
         yield RunningBroker("embedded", "127.0.0.1", broker.port)
     finally:
