@@ -140,6 +140,59 @@ def broker_credentials(user: str) -> None:
     typer.echo(mqtt_password(settings().hub.secret_key.get_secret_value(), user))
 
 
+@broker_app.command("certs")
+def broker_certs(
+    out: Annotated[Path, typer.Option(help="folder for the CA and certificates")],
+    name: Annotated[list[str], typer.Option(help="broker host name or IP (repeat)")] = [],  # noqa: B006
+    device: Annotated[list[str], typer.Option(help="device id to issue a cert for")] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option(help="replace an existing hall CA")] = False,
+) -> None:
+    """Generate the hall CA, the broker's server certificate and device certificates."""
+    from broker.mosquitto.certs import write_certs
+
+    certs = write_certs(out, hall=settings().hall, names=name, device_ids=device, force=force)
+    typer.echo(f"hall CA: {certs.ca_cert}\nserver certificate: {certs.server.cert}")
+    for dev_id, paths in certs.clients.items():
+        typer.echo(f"device {dev_id}: {paths.cert}")
+
+
+@broker_app.command("mosquitto-config")
+def broker_mosquitto_config(
+    out: Annotated[Path, typer.Option(help="folder to write mosquitto.conf, passwd, acl, certs")],
+    device: Annotated[list[str], typer.Option(help="device id (repeat)")] = [],  # noqa: B006
+    from_registry: Annotated[bool, typer.Option(help="add every device the hub knows")] = False,
+    name: Annotated[list[str], typer.Option(help="broker host name or IP (repeat)")] = [],  # noqa: B006
+    tls_port: int = 8883,
+    plain_port: Annotated[int | None, typer.Option(help="localhost plain port")] = None,
+    require_certificate: bool = False,
+) -> None:
+    """Write the production Mosquitto configuration: TLS with the hall CA,
+    per-device credentials and the ACL generated from the device registry."""
+    from broker.mosquitto.certs import generate_ca
+    from broker.mosquitto.conf import write_config
+
+    s = settings()
+    ids = list(device)
+    if from_registry:
+        from central.devices.service import registered_device_ids
+
+        ids += [d for d in registered_device_ids(s) if d not in ids]
+    ca = generate_ca(out / "ca", s.hall)
+    conf = write_config(
+        out,
+        hall=s.hall,
+        secret=s.hub.secret_key.get_secret_value(),
+        device_ids=ids,
+        ca=ca,
+        server_names=name,
+        tls_port=tls_port,
+        plain_port=plain_port,
+        require_certificate=require_certificate,
+        client_certs=require_certificate,
+    )
+    typer.echo(f"wrote {conf} for {len(ids)} devices; start with: mosquitto -c {conf}")
+
+
 @app.command()
 def device(
     kind: DeviceKind,

@@ -62,6 +62,15 @@ class HubSettings(Section):
     )
     command_timeout_s: float = Field(5.0, gt=0, description="default command deadline")
     public_url: str | None = Field(None, description="URL printed for people to open")
+    display_timezone: str = Field(
+        "Asia/Shanghai", description="time zone of times shown on the admin pages"
+    )
+    session_max_age_s: int = Field(
+        8 * 3600, ge=60, description="sign-in lifetime of the session cookie (one shift)"
+    )
+    cookie_secure: bool = Field(
+        False, description="send the session cookie over HTTPS only (set behind TLS)"
+    )
 
 
 class BrokerSettings(Section):

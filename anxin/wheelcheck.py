@@ -12,8 +12,15 @@ import tempfile
 from pathlib import Path
 
 PACKAGES = (
-    "anxin", "broker", "edge", "central", "kiosk_ui", "display", "printer",
-    "signlang_terminal", "bench",
+    "anxin",
+    "broker",
+    "edge",
+    "central",
+    "kiosk_ui",
+    "display",
+    "printer",
+    "signlang_terminal",
+    "bench",
 )
 # Modules that need hardware libraries absent from a hub install.
 OPTIONAL_PREFIXES = ("edge.ports.gpio", "printer.", "kiosk_ui.", "signlang_terminal.")

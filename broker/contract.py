@@ -391,7 +391,7 @@ class Message:
     retained: bool = False
 
 
-class Rejected(Exception):  # noqa: N818 - it is a verdict, not an "error" in our code
+class Rejected(Exception):
     """An inbound payload that does not follow the contract."""
 
     def __init__(self, topic: str, reason: str) -> None:

@@ -26,7 +26,7 @@ from broker.credentials import check_password
 log = logging.getLogger(__name__)
 
 
-class HallAuthPlugin(BaseAuthPlugin):
+class HallAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no types
     """Admits a client whose password is the one derived for its user."""
 
     @dataclass
@@ -41,7 +41,7 @@ class HallAuthPlugin(BaseAuthPlugin):
         return ok
 
 
-class HallAclPlugin(BaseTopicPlugin):
+class HallAclPlugin(BaseTopicPlugin):  # type: ignore[misc]  # amqtt ships no types
     """Applies `broker.contract.acl_rules` to publish, subscribe and receive."""
 
     @dataclass

@@ -60,7 +60,7 @@ class EmbeddedBrokerThread:
         self._task: asyncio.Task[None] | None = None
 
         async def main() -> None:
-            self._task = asyncio.current_task()  # type: ignore[assignment]
+            self._task = asyncio.current_task()
             await run_broker(
                 host="127.0.0.1",
                 port=self.port,

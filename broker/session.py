@@ -143,8 +143,8 @@ class MqttSession:
         )
         self._thread.start()
 
-    async def wait_connected(self, timeout: float) -> None:
-        await asyncio.wait_for(self.connected.wait(), timeout)
+    async def wait_connected(self, within_s: float) -> None:
+        await asyncio.wait_for(self.connected.wait(), within_s)
 
     async def stop(self, *, final: tuple[str, bytes] | None = None) -> None:
         """Disconnect cleanly; `final` is published (retained, QoS 1) first,
