@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,6 +64,47 @@ class HallAclPlugin(BaseTopicPlugin):  # type: ignore[misc]  # amqtt ships no ty
         return allowed
 
 
+class _Snapshots(dict[str, list[tuple[Session, int]]]):
+    """A subscription table whose iteration works on a copy.
+
+    amqtt 0.12.1 iterates its subscription table across `await`s (while
+    broadcasting, and on every connect); a subscribe arriving meanwhile raised
+    "dictionary changed size during iteration" and the message being
+    broadcast was lost.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().keys()))
+
+    def items(self) -> list[tuple[str, list[tuple[Session, int]]]]:  # type: ignore[override]
+        return [(k, list(v)) for k, v in super().items()]
+
+
+class HallBroker(Broker):  # type: ignore[misc]  # amqtt ships no types
+    """amqtt's Broker with two fixes for bugs of 0.12.1 found under load.
+
+    - Iterating the subscription table while others subscribe lost messages
+      (see `_Snapshots`).
+    - On every connect it replayed retained messages for every subscription in
+      the whole broker rather than the connecting client's own
+      (`_handle_client_session`): a device received other devices' retained
+      status and config, past the ACL. Retained messages are sent here only
+      for subscriptions the session really holds.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._subscriptions = _Snapshots()
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        holders = self._subscriptions.get(subscription[0], [])
+        if not any(held is session for held, _qos in holders):
+            return
+        await super()._publish_retained_messages_for_subscription(subscription, session)
+
+
 def broker_config(*, host: str, port: int, hall: str, secret: str) -> dict[str, Any]:
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
@@ -85,7 +126,7 @@ async def run_broker(
 ) -> None:
     """Run until cancelled. ``port=0`` is not supported by amqtt's config, so the
     caller picks a free port (see `anxin.ports.free_port`)."""
-    broker = Broker(broker_config(host=host, port=port, hall=hall, secret=secret))
+    broker = HallBroker(broker_config(host=host, port=port, hall=hall, secret=secret))
     await broker.start()
     log.info("embedded broker listening on %s:%d (hall %s)", host, port, hall)
     if ready is not None:

@@ -34,6 +34,7 @@ def start_mosquitto(workdir: Path, extra_conf: str = "") -> tuple[subprocess.Pop
         f"listener {port} 127.0.0.1\n"
         "persistence false\n"
         "max_queued_messages 10000\n"
+        "set_tcp_nodelay true\n"
         f"log_dest file {workdir / 'mosquitto.log'}\n"
         "log_type error\nlog_type warning\nlog_type notice\n"
         + (extra_conf or "allow_anonymous true\n")

@@ -1,0 +1,93 @@
+"""The hub's FastAPI application, built by `create_app`; nothing exists at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.sessions import SessionMiddleware
+
+from anxin.settings import Settings
+from central import errors
+from central.auth import api as auth_api
+from central.auth import views as auth_views
+from central.db import database_url, make_engine, make_sessionmaker
+from central.deps import CurrentUser, SessionDep, get_db
+from central.devices import api as devices_api
+from central.devices import service as devices_service
+from central.devices import views as devices_views
+from central.devices.bridge import HubBridge
+from central.metrics import HubMetrics
+from central.state import HubState, StateDep, app_state, attach_state
+
+__all__ = ["CurrentUser", "SessionDep", "StateDep", "app_state", "create_app", "get_db"]
+
+SESSION_COOKIE = "anxin_session"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build a hub app. Its lifespan starts and stops the MQTT bridge.
+
+    The database must be migrated first (`central.db.upgrade_database`;
+    `run_hub` does it).
+    """
+    engine = make_engine(database_url(settings))
+    sessions = make_sessionmaker(engine)
+    metrics = HubMetrics()
+
+    def online_count() -> int:
+        with sessions() as s:
+            return devices_service.count_online(s)
+
+    metrics.count_online_with(online_count)
+    web = resources.files("central") / "web"
+    templates = Jinja2Templates(directory=str(web / "templates"))
+    bridge = HubBridge(settings=settings, sessions=sessions, metrics=metrics)
+    state = HubState(settings, engine, sessions, metrics, bridge, templates)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await bridge.start()
+        try:
+            yield
+        finally:
+            await bridge.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="安心政务服务大厅 · 中心",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    attach_state(app, state)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.hub.secret_key.get_secret_value(),
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.hub.session_max_age_s,
+        same_site="lax",
+        https_only=settings.hub.cookie_secure,
+    )
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=str(web / "static")), name="static")
+    for router in (auth_api.router, auth_views.router, devices_api.router, devices_views.router):
+        app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(state: StateDep) -> dict[str, bool]:
+        return {"ok": True, "mqtt": state.bridge.connected}
+
+    return app

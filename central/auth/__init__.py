@@ -1,0 +1,1 @@
+"""Staff accounts, roles, the signed session cookie and CSRF protection."""

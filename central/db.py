@@ -1,0 +1,135 @@
+"""The hub's SQL database: engine, sessions, shared column types and migrations.
+
+SQLite (one hall, the default) and PostgreSQL (many halls) run the same code.
+The engine is synchronous on purpose: FastAPI runs sync routes in its thread
+pool and the MQTT bridge hops to a thread with `asyncio.to_thread`, so no
+async driver is needed on either database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from anxin.settings import Settings
+
+# Stable constraint names let Alembic drop or alter them on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on the way in and out.
+
+    SQLite has no time zones and hands back naive values; without this a
+    comparison between a stored and a fresh timestamp raises on one database
+    and not the other.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use an aware UTC time")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the web pages read while the bridge writes; foreign keys are off
+    # by default in SQLite; busy_timeout turns writer contention into a short
+    # wait instead of "database is locked".
+    # pysqlite's own implicit transactions break SAVEPOINT; SQLAlchemy's
+    # documented recipe hands transaction control to SQLAlchemy (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def database_url(settings: Settings) -> str:
+    return settings.hub.database_url or settings.database_url
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # Objects are handed to templates and pydantic after commit; expiring them
+    # would trigger lazy loads on a closed session.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session per request; committed by the service that changes state."""
+    with factory() as session:
+        yield session
+
+
+# --- migrations ---------------------------------------------------------------
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configured in code, so an installed wheel needs no alembic.ini."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("central") / "migrations"))
+    # configparser treats % as interpolation; URLs with encoded passwords have them.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Bring the schema to the newest revision (`anxin db upgrade`; also run on hub start)."""
+    url = database_url(settings)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

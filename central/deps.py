@@ -1,0 +1,130 @@
+"""Typed FastAPI dependencies shared by every domain package.
+
+Browser and API use the same signed session cookie. Every state-changing
+request (POST/PUT/PATCH/DELETE) must also carry the session's CSRF token:
+forms in a ``csrf_token`` field, htmx and API clients in the
+``X-CSRF-Token`` header (`GET /api/v1/auth/me` returns it).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from central.auth.models import Role, User
+from central.state import StateDep
+
+CSRF_HEADER: Final = "X-CSRF-Token"
+CSRF_FIELD: Final = "csrf_token"
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotSignedIn(Exception):
+    """No valid session: the API answers 401, pages redirect to the login page."""
+
+
+class Forbidden(Exception):
+    """Signed in, but the role does not allow this (403, reason in the message)."""
+
+
+class PasswordChangeRequired(Exception):
+    """A one-time password was used; nothing else is allowed until it is changed."""
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+def get_db(state: StateDep) -> Iterator[Session]:
+    with state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        field = (await request.form()).get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    if (
+        not isinstance(expected, str)
+        or given is None
+        or not hmac.compare_digest(expected.encode(), given.encode())
+    ):
+        raise CsrfRejected("CSRF token missing or wrong; reload the page and try again")
+
+
+CsrfChecked = Depends(verify_csrf)
+
+
+def sign_in(request: Request, user: User) -> None:
+    # A fresh session on sign-in: a token planted before login is worthless after.
+    request.session.clear()
+    request.session.update({"uid": user.id, "epoch": user.auth_epoch})
+    csrf_token(request)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+def signed_in_user(request: Request, db: SessionDep) -> User:
+    uid, epoch = request.session.get("uid"), request.session.get("epoch")
+    if not isinstance(uid, int):
+        raise NotSignedIn("sign in first")
+    user = db.get(User, uid)
+    if user is None or not user.active or user.auth_epoch != epoch:
+        request.session.clear()
+        raise NotSignedIn("your session has ended; sign in again")
+    return user
+
+
+AnyUser = Annotated[User, Depends(signed_in_user)]
+
+
+def current_user(user: AnyUser) -> User:
+    """A signed-in user who is not still on a one-time password."""
+    if user.must_change_password:
+        raise PasswordChangeRequired("change your one-time password first")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    allowed = frozenset(roles)
+
+    def check(user: CurrentUser) -> User:
+        if user.role_enum not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"role {user.role!r} may not do this (needs one of: {names})")
+        return user
+
+    return check
+
+
+# Who may do what with devices: managers watch and ping, admins change them.
+DeviceViewer = Annotated[User, Depends(require_roles(Role.ADMIN, Role.MANAGER))]
+DeviceAdmin = Annotated[User, Depends(require_roles(Role.ADMIN))]

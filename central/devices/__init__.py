@@ -1,0 +1,1 @@
+"""Device registry: births, heartbeats, events, commands and the admin actions on them."""

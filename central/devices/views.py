@@ -1,0 +1,161 @@
+"""The 设备管理 page: a table that htmx refreshes every second, and its buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from broker.contract import DeviceId, ResultStatus, utcnow
+from central.auth.models import ROLE_LABELS, Role, User
+from central.deps import CsrfChecked, DeviceAdmin, DeviceViewer, SessionDep, csrf_token
+from central.devices import service
+from central.devices.bridge import CommandRefused, HubOffline
+from central.devices.models import Device
+from central.devices.service import KIND_LABELS, DeviceNotFound
+from central.state import HubState, StateDep
+
+router = APIRouter(tags=["pages"], dependencies=[CsrfChecked])
+
+# A ping should feel instant; a device that needs longer is in trouble anyway.
+PING_TIMEOUT_S = 3.0
+
+RESULT_LABELS = {
+    ResultStatus.SUCCEEDED: "成功",
+    ResultStatus.FAILED: "失败",
+    ResultStatus.REJECTED: "被拒绝",
+    ResultStatus.EXPIRED: "超时未响应",
+    ResultStatus.RECEIVED: "已接收",
+}
+
+
+def _row(d: Device, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+    beat = d.last_heartbeat
+    if d.retired:
+        state, css = "已退役", "retired"
+    elif d.online:
+        state, css = "在线", "online"
+    else:
+        state, css = "离线", "offline"
+    return {
+        "id": d.id,
+        "kind": KIND_LABELS.get(d.kind, d.kind),
+        "state": state,
+        "state_css": css,
+        "enabled": d.enabled,
+        "retired": d.retired,
+        "version": d.version,
+        "heartbeat": beat.astimezone(zone).strftime("%m-%d %H:%M:%S") if beat else "—",
+        "heartbeat_age": _age(now - beat) if beat else "",
+    }
+
+
+def _age(delta: dt.timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} 秒前"
+    if seconds < 3600:
+        return f"{seconds // 60} 分钟前"
+    if seconds < 86400:
+        return f"{seconds // 3600} 小时前"
+    return f"{seconds // 86400} 天前"
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        # A Pi image without tzdata: China has one offset and no daylight saving.
+        return dt.timezone(dt.timedelta(hours=8), "CST") if name == "Asia/Shanghai" else dt.UTC
+
+
+def _table(request: Request, state: HubState, user: User, devices: list[Device]) -> HTMLResponse:
+    zone = _zone(state.settings.hub.display_timezone)
+    now = utcnow()
+    rows = [_row(d, now, zone) for d in devices]
+    return state.templates.TemplateResponse(
+        request,
+        "devices/_table.html",
+        {
+            "rows": rows,
+            "is_admin": user.role_enum == Role.ADMIN,
+            "online": sum(1 for d in devices if d.online and not d.retired),
+        },
+    )
+
+
+@router.get("/devices", response_class=HTMLResponse)
+def devices_page(
+    request: Request, db: SessionDep, state: StateDep, user: DeviceViewer
+) -> HTMLResponse:
+    table = _table(request, state, user, service.list_devices(db))
+    return state.templates.TemplateResponse(
+        request,
+        "devices/page.html",
+        {
+            "user": user,
+            "role_label": ROLE_LABELS[user.role_enum],
+            "csrf": csrf_token(request),
+            "table": bytes(table.body).decode(),
+            "hall_name": state.settings.hall_name,
+        },
+    )
+
+
+@router.get("/devices/table", response_class=HTMLResponse)
+def devices_table(
+    request: Request, db: SessionDep, state: StateDep, user: DeviceViewer
+) -> HTMLResponse:
+    return _table(request, state, user, service.list_devices(db))
+
+
+def _flash(request: Request, state: HubState, text: str, *, ok: bool) -> HTMLResponse:
+    response = state.templates.TemplateResponse(request, "_flash.html", {"text": text, "ok": ok})
+    # The table listens for this and refreshes at once instead of on the next tick.
+    response.headers["HX-Trigger"] = "devices-changed"
+    return response
+
+
+@router.post("/devices/{device_id}/ping", response_class=HTMLResponse)
+async def ping(
+    request: Request, device_id: DeviceId, state: StateDep, _user: DeviceViewer
+) -> HTMLResponse:
+    try:
+        result = await state.bridge.send_command(device_id, "ping", {}, PING_TIMEOUT_S)
+    except (DeviceNotFound, CommandRefused, HubOffline) as exc:
+        return _flash(request, state, f"无法检测设备 {device_id}：{_reason(exc)}", ok=False)
+    ok = result.status == ResultStatus.SUCCEEDED
+    text = f"设备 {device_id} 检测{RESULT_LABELS[result.status]}"
+    if result.detail and not ok:
+        text += f"（{result.detail}）"
+    return _flash(request, state, text, ok=ok)
+
+
+@router.post("/devices/{device_id}/{action}", response_class=HTMLResponse)
+async def change(
+    request: Request, device_id: DeviceId, action: str, state: StateDep, _user: DeviceAdmin
+) -> HTMLResponse:
+    labels = {"enable": "已启用", "disable": "已停用", "retire": "已退役"}
+    if action not in labels:
+        return _flash(request, state, "未知操作", ok=False)
+    try:
+        if action == "retire":
+            await state.bridge.retire(device_id)
+        else:
+            await state.bridge.set_enabled(device_id, enabled=action == "enable")
+    except DeviceNotFound as exc:
+        return _flash(request, state, _reason(exc), ok=False)
+    return _flash(request, state, f"设备 {device_id} {labels[action]}", ok=True)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, DeviceNotFound):
+        return f"设备 {exc.device_id} 尚未上线过"
+    if isinstance(exc, HubOffline):
+        return "中心未连接消息服务器"
+    if isinstance(exc, CommandRefused):
+        return "设备已退役" if exc.why == "retired" else "设备离线"
+    return str(exc)

@@ -1,0 +1,51 @@
+"""Everything one hub app owns, reached through a typed accessor.
+
+`create_app` builds a `HubState` and stores it on ``app.state``; routes get
+it with `StateDep` instead of reading untyped attributes of ``request.app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from anxin.settings import Settings
+from central.devices.bridge import HubBridge
+from central.metrics import HubMetrics
+
+_KEY = "anxin_hub"
+
+
+@dataclass(frozen=True)
+class HubState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    metrics: HubMetrics
+    bridge: HubBridge
+    templates: Jinja2Templates
+
+
+def attach_state(app: FastAPI, state: HubState) -> None:
+    setattr(app.state, _KEY, state)
+
+
+def app_state(app: FastAPI) -> HubState:
+    state = getattr(app.state, _KEY, None)
+    if not isinstance(state, HubState):
+        raise RuntimeError("this app was not made by central.app.create_app")
+    return state
+
+
+def hub_state(request: Request) -> HubState:
+    app = request.app
+    assert isinstance(app, FastAPI)
+    return app_state(app)
+
+
+StateDep = Annotated[HubState, Depends(hub_state)]

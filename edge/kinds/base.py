@@ -1,0 +1,58 @@
+"""What a device kind declares, and what the agent offers it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from broker.contract import DeviceConfig, DeviceKind, Event, HallState
+from edge.commands import HandlerResult
+from edge.ports.factory import PortName, Ports
+
+A = TypeVar("A", bound=BaseModel)
+
+
+class DeviceApi(Protocol):
+    """The agent as a kind sees it (implemented by `edge.agent.DeviceAgent`)."""
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def ports(self) -> Ports: ...
+
+    @property
+    def config(self) -> DeviceConfig | None:
+        """The latest configuration from the hub (cached across reboots)."""
+        ...
+
+    def emit(self, name: str, data: dict[str, Any], *, event_id: str | None = None) -> Event:
+        """Store an event durably; it reaches the hub when the hub is online."""
+        ...
+
+    def register(
+        self, name: str, handler: Callable[[A], Awaitable[HandlerResult]], args: type[A]
+    ) -> None:
+        """Answer command `name` (in addition to ``ping`` and ``identify``)."""
+        ...
+
+    def on_config(self, callback: Callable[[DeviceConfig], None]) -> None: ...
+
+    def on_hall(self, callback: Callable[[HallState], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One device kind: the ports it uses and how it plugs into the agent.
+
+    `setup` runs once on the event loop when the agent starts, before it
+    connects; it registers handlers and port callbacks.
+    """
+
+    kind: DeviceKind
+    ports: tuple[PortName, ...]
+    setup: Callable[[DeviceApi], None]
+    summary: str

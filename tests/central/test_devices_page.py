@@ -1,0 +1,105 @@
+"""In a real browser: the 设备管理 page follows devices going offline without a reload."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from broker.contract import DeviceKind
+from central.auth.models import Role
+from central.auth.service import create_user
+from central.db import database_url, make_engine, make_sessionmaker, upgrade_database
+from central.server import run_hub
+from tests.central.conftest import PASSWORD, hub_settings
+from tests.central.fakes import FakeDevice
+from tests.conftest import RunningBroker
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+async def hub_url(mosquitto: RunningBroker, tmp_path: Path) -> AsyncIterator[str]:
+    settings = hub_settings(
+        database_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        tmp_path=tmp_path,
+        broker=mosquitto,
+        port=0,
+    )
+    upgrade_database(settings)
+    engine = make_engine(database_url(settings))
+    with make_sessionmaker(engine)() as session:
+        create_user(session, username="zhangwei", role=Role.ADMIN, password=PASSWORD)
+        session.commit()
+    engine.dispose()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_hub(settings, ready=ready.set_result))
+    try:
+        yield await asyncio.wait_for(ready, 15)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_the_devices_page_shows_a_device_going_offline_without_reloading(
+    hub_url: str, mosquitto: RunningBroker
+) -> None:
+    kiosk = await FakeDevice(mosquitto, "kiosk-01", version="1.4.2").start()
+    caller = await FakeDevice(mosquitto, "caller-03", kind=DeviceKind.CALLER).start()
+    board = await FakeDevice(mosquitto, "display-01", kind=DeviceKind.DISPLAY).start()
+    sign = await FakeDevice(mosquitto, "signlang-01", kind=DeviceKind.SIGNLANG).start()
+    for device in (kiosk, caller, board, sign):
+        device.publish_health()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 560})
+            await page.goto(f"{hub_url}/login")
+            await page.get_by_label("用户名").fill("zhangwei")
+            await page.get_by_label("密码").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await expect(page).to_have_url(f"{hub_url}/devices")
+            await expect(page.get_by_role("heading", name="设备管理")).to_be_visible()
+
+            kiosk_row = page.locator("#device-kiosk-01")
+            await expect(kiosk_row).to_contain_text("取号机")
+            await expect(kiosk_row.locator(".badge")).to_have_text("在线")
+            await expect(kiosk_row).to_contain_text("1.4.2")
+            await expect(page.locator("#device-signlang-01")).to_contain_text("手语终端")
+            await page.evaluate("window.sameDocument = true")
+
+            await caller.go_offline()  # the will a crashed caller leaves behind
+            await expect(page.locator("#device-caller-03 .badge")).to_have_text(
+                "离线", timeout=5000
+            )
+            assert await page.evaluate("window.sameDocument === true"), "the page was reloaded"
+
+            await page.locator("#device-kiosk-01").get_by_role("button", name="检测").click()
+            await expect(page.locator("#flash")).to_have_text("设备 kiosk-01 检测成功")
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "devices.png"), full_page=True)
+        finally:
+            await browser.close()
+            for device in (kiosk, board, sign):
+                await device.stop()
