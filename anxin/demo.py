@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from anxin.ports import free_port, wait_for_port
+from anxin.ports import free_port
 from anxin.settings import Settings
 from broker.contract import DeviceKind
 
@@ -40,6 +40,8 @@ class Child:
     args: list[str]
     env: Mapping[str, str]
     proc: asyncio.subprocess.Process | None = None
+    ready_marker: str = ""
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     restarts: int = 0
     stopping: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -63,7 +65,10 @@ async def _pump(child: Child, stream: asyncio.StreamReader | None) -> None:
     if stream is None:
         return
     while line := await stream.readline():
-        sys.stderr.write(f"[{child.name}] {line.decode(errors='replace')}")
+        text = line.decode(errors="replace")
+        if child.ready_marker and text.startswith(child.ready_marker):
+            child.ready.set()
+        sys.stderr.write(f"[{child.name}] {text}")
 
 
 async def _start(child: Child) -> None:
@@ -147,8 +152,9 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
     upgrade_database(hub_settings)
     password = create_admin(hub_settings, username="admin")
 
-    broker = Child("broker", anxin_command("broker"), env)
-    hub = Child("hub", anxin_command("hub"), env)
+    # Each prints a line when it is listening; the next one starts after it.
+    broker = Child("broker", anxin_command("broker"), env, ready_marker="broker ready")
+    hub = Child("hub", anxin_command("hub"), env, ready_marker="hub ready")
     devices = [
         Child(dev_id, anxin_command("device", kind.value, "--id", dev_id, "--sim"), env)
         for kind, dev_id in DEMO_DEVICES
@@ -156,12 +162,12 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
     children = [broker, hub, *devices]
     supervisors: list[asyncio.Task[None]] = []
     try:
-        await _start(broker)
-        if not await asyncio.to_thread(wait_for_port, "127.0.0.1", broker_port, 20):
-            raise RuntimeError("the embedded broker did not start")
-        await _start(hub)
-        if not await asyncio.to_thread(wait_for_port, "127.0.0.1", hub_port, 30):
-            raise RuntimeError("the hub did not start")
+        for child, within_s in ((broker, 20), (hub, 30)):
+            await _start(child)
+            try:
+                await asyncio.wait_for(child.ready.wait(), within_s)
+            except TimeoutError:
+                raise RuntimeError(f"the {child.name} did not start; see its log above") from None
         for d in devices:
             await _start(d)
         supervisors = [asyncio.create_task(_supervise(c)) for c in children]
@@ -169,7 +175,7 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
         pids = ", ".join(f"{d.name}={d.proc.pid}" for d in devices if d.proc)
         print(
             "\n安心政务大厅 Anxin Hall demo is running\n"
-            f"  admin web (管理后台):  {url}/admin/devices\n"
+            f"  admin web (管理后台):  {url}/devices\n"
             f"  login:                admin / {password}   (one-time password)\n"
             f"  MQTT broker:          127.0.0.1:{broker_port} (embedded)\n"
             f"  device processes:     {pids}\n"

@@ -43,5 +43,5 @@ def configure_logging(settings: Settings, *, process: str = "") -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     # amqtt logs every packet at INFO; paho and uvicorn access logs are noise here.
-    for noisy in ("amqtt", "transitions", "uvicorn.access"):
+    for noisy in ("amqtt", "transitions", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
