@@ -243,12 +243,31 @@ def config_validate(file: Path) -> None:
 
 
 @users_app.command("create-admin")
-def users_create_admin(username: str = "admin") -> None:
+def users_create_admin(
+    username: Annotated[str, typer.Argument(help="login name")] = "admin",
+) -> None:
     """Create the first admin with a one-time password (printed once)."""
-    from central.auth.service import create_admin
+    from central.auth.service import AccountError, create_admin
 
-    password = create_admin(settings(), username=username)
+    try:
+        password = create_admin(settings(), username=username)
+    except AccountError as exc:
+        typer.echo(f"{exc}; use `anxin users reset-password {username}`", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"admin user: {username}\none-time password: {password}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Give a user a new one-time password and sign out their sessions."""
+    from central.auth.service import AccountError, reset_password
+
+    try:
+        password = reset_password(settings(), username=username)
+    except AccountError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"user: {username}\none-time password: {password}")
 
 
 # --- benchmarks and docs ----------------------------------------------------------
@@ -299,8 +318,12 @@ def docs_mqtt(
 
 
 def run() -> None:
-    # `anxin bench NAME` reads better than `anxin bench run NAME`.
-    argv = sys.argv[1:]
-    if len(argv) >= 2 and argv[0] == "bench" and argv[1] not in ("list", "run", "--help"):
-        sys.argv.insert(2, "run")
+    """Entry point; `anxin bench NAME` is shorthand for `anxin bench run NAME`."""
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in ("-c", "--config") else 1
+    nxt = args[i + 1] if len(args) > i + 1 else "list"
+    if args[i : i + 1] == ["bench"] and nxt not in ("list", "run") and not nxt.startswith("-"):
+        sys.argv.insert(i + 2, "run")
     app()

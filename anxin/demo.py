@@ -140,7 +140,7 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
     env.pop("ANXIN_CONFIG", None)
 
     # Database and the one-time admin password come first, in this process.
-    from central.auth.service import create_admin
+    from central.auth.service import AccountError, create_admin, reset_password
     from central.db import upgrade_database
 
     hub_settings = settings.model_copy(
@@ -150,7 +150,10 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
         }
     )
     upgrade_database(hub_settings)
-    password = create_admin(hub_settings, username="admin")
+    try:
+        password = create_admin(hub_settings, username="admin")
+    except AccountError:  # a demo run before this one made it
+        password = reset_password(hub_settings, username="admin")
 
     # Each prints a line when it is listening; the next one starts after it.
     broker = Child("broker", anxin_command("broker"), env, ready_marker="broker ready")
