@@ -24,9 +24,15 @@ def mosquitto_path() -> str:
     return exe
 
 
+def run_mosquitto_config(conf: Path) -> subprocess.Popen[bytes]:
+    """Start Mosquitto on an existing configuration (e.g. to restart it)."""
+    return subprocess.Popen(
+        [mosquitto_path(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
 def start_mosquitto(workdir: Path, extra_conf: str = "") -> tuple[subprocess.Popen[bytes], int]:
     """Start a private Mosquitto (anonymous unless `extra_conf` says otherwise)."""
-    exe = mosquitto_path()
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "mosquitto.conf"
@@ -39,9 +45,7 @@ def start_mosquitto(workdir: Path, extra_conf: str = "") -> tuple[subprocess.Pop
         "log_type error\nlog_type warning\nlog_type notice\n"
         + (extra_conf or "allow_anonymous true\n")
     )
-    proc = subprocess.Popen(
-        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = run_mosquitto_config(conf)
     if not wait_for_port("127.0.0.1", port, 10):
         proc.kill()
         raise RuntimeError(f"mosquitto did not start; see {workdir / 'mosquitto.log'}")
