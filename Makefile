@@ -47,11 +47,11 @@ test: system-deps $(VENV)/.installed lint wheel-check
 # venv and import every package there: this catches missing templates, .kv
 # files and migrations that an editable install would hide.
 wheel-check: $(VENV)/.installed
-	rm -rf dist /tmp/anxin-wheel-venv
+	rm -rf dist $(CURDIR)/build/wheel-venv
 	$(BIN)/python -m build --wheel --outdir dist . >/dev/null
-	$(PYTHON) -m venv /tmp/anxin-wheel-venv
-	/tmp/anxin-wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[central]"
-	cd /tmp && /tmp/anxin-wheel-venv/bin/python -m anxin.wheelcheck
+	$(PYTHON) -m venv $(CURDIR)/build/wheel-venv
+	$(CURDIR)/build/wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[central]"
+	cd /tmp && $(CURDIR)/build/wheel-venv/bin/python -m anxin.wheelcheck
 
 bench: $(VENV)/.installed system-deps
 	@for b in $$($(BIN)/anxin bench list | cut -f1); do $(BIN)/anxin bench $$b || exit 1; done
