@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
 import central.auth.models
-import central.devices.models  # noqa: F401 - registers the tables on the metadata
+import central.devices.models
+import central.queueing.models  # noqa: F401 - registers the tables on the metadata
 from central.db import Base
 
 config = context.config
