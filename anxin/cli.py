@@ -31,12 +31,16 @@ config_app = typer.Typer(help="Settings files", no_args_is_help=True)
 users_app = typer.Typer(help="Admin web users", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation", no_args_is_help=True)
+hall_app = typer.Typer(help="Hall configuration as YAML", no_args_is_help=True)
+audit_app = typer.Typer(help="Fairness log audit", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(users_app, name="users")
 app.add_typer(bench_app, name="bench")
 app.add_typer(docs_app, name="docs")
+app.add_typer(hall_app, name="hall")
+app.add_typer(audit_app, name="audit")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -268,6 +272,58 @@ def users_reset_password(username: Annotated[str, typer.Argument(help="login nam
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"user: {username}\none-time password: {password}")
+
+
+@hall_app.command("import")
+def hall_import(
+    file: Annotated[Path, typer.Argument(help="hall YAML file", exists=True, dir_okay=False)],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="the file is the whole hall: retire what it omits")
+    ] = False,
+) -> None:
+    """Import a hall configuration; imports nothing and lists every problem if any."""
+    from central.queueing.admin import import_file
+
+    report = import_file(settings(), file, replace=replace)
+    for problem in report.problems:
+        typer.echo(f"{file}: {problem}", err=True)
+    typer.echo(report.summary(), err=not report.ok)
+    if not report.ok:
+        raise typer.Exit(1)
+    for username, password in report.passwords.items():
+        typer.echo(f"新建窗口人员 {username}  一次性密码：{password}")
+
+
+@hall_app.command("export")
+def hall_export(
+    file: Annotated[Path | None, typer.Argument(help="write here instead of stdout")] = None,
+) -> None:
+    """Export the hall configuration as YAML."""
+    from central.queueing.admin import export_text
+
+    text = export_text(settings())
+    if file is None:
+        typer.echo(text, nl=False)
+        return
+    file.write_text(text, encoding="utf-8")
+    typer.echo(f"已写入 {file}", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of the fairness log; exit 1 at the first bad entry."""
+    from central.queueing.admin import verify
+
+    report = verify(settings())
+    if report.ok:
+        typer.echo(f"公平性日志校验通过：共检查 {report.entries} 条记录")
+        return
+    typer.echo(
+        f"公平性日志校验失败：第一条异常记录 id={report.first_bad_id}"
+        f"（已检查 {report.entries} 条）：{report.problem}",
+        err=True,
+    )
+    raise typer.Exit(1)
 
 
 # --- benchmarks and docs ----------------------------------------------------------

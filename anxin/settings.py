@@ -7,6 +7,7 @@ import time. Nested values use ``__`` in the environment, e.g.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -71,6 +72,40 @@ class HubSettings(Section):
     cookie_secure: bool = Field(
         False, description="send the session cookie over HTTPS only (set behind TLS)"
     )
+
+
+class QueueSettings(Section):
+    """Rules of the queue engine (`central.queueing`)."""
+
+    max_recalls: int = Field(3, ge=0, le=20, description="recalls of a ticket before no-show")
+    recall_delay_s: float = Field(15.0, ge=0, description="least time between two calls")
+    appointment_window_s: int = Field(
+        900, ge=0, description="an appointment ranks as one within this long of its booked time"
+    )
+    identity_key: SecretStr | None = Field(
+        None, description="key of citizen id hashes; derived from hub.secret_key when unset"
+    )
+    timezone: str = Field("Asia/Shanghai", description="the hall's time zone (operating day)")
+    day_rollover: dt.time = Field(
+        dt.time(3, 0), description="local time at which the operating day changes"
+    )
+
+
+class NotifySettings(Section):
+    """Citizen notifications (SMS) from the queue (`central.queueing.notify`)."""
+
+    gateway: Literal["none", "file", "http"] = Field(
+        "file", description="none, file (data_dir/sms-outbox.jsonl) or http"
+    )
+    http_url: str | None = Field(None, description="URL the http gateway POSTs to")
+    http_token: SecretStr | None = Field(None, description="bearer token of the http gateway")
+    contact_key: SecretStr | None = Field(
+        None, description="Fernet key for stored phone numbers; derived from hub.secret_key"
+    )
+    signature: str = Field("安心政务大厅", description="SMS signature shown in 【】")
+    max_attempts: int = Field(5, ge=1, le=50, description="sends before a message is failed")
+    retry_base_s: float = Field(5.0, gt=0, description="first retry delay; doubles each time")
+    max_age_s: float = Field(1800, gt=0, description="a message older than this is not sent")
 
 
 class BrokerSettings(Section):
@@ -144,6 +179,8 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     hub: HubSettings = Field(default_factory=HubSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     device: DeviceSettings = Field(default_factory=DeviceSettings)
 
     @model_validator(mode="after")

@@ -13,7 +13,10 @@ Topic tree (``{root}`` is ``anxin/v1/{hall}``)::
     {root}/dev/{id}/cmd/{name}        QoS 1     Command         hub -> device (never retained)
     {root}/dev/{id}/result            QoS 1     CommandResult   device -> hub
     {root}/dev/{id}/config            retained  DeviceConfig    hub -> device
-    {root}/hall/{name}                retained  HallState       hub -> boards
+    {root}/hall/calls                 retained  HallCalls       hub -> boards (last N calls)
+    {root}/hall/window/{n}            retained  HallWindow      hub -> boards (one per window)
+    {root}/hall/queue/{service}       retained  HallQueue       hub -> boards (one per service)
+    {root}/hall/{name}                retained  HallState       hub -> boards (other names)
 
 Conventions follow Sparkplug B 3.0 (birth/death with a per-connection counter,
 ``bdSeq``), Home Assistant (retained availability) and zigbee2mqtt (one device
@@ -158,10 +161,70 @@ class DeviceConfig(Payload):
 
 
 class HallState(Payload):
-    """Retained state the boards render (filled by the queue issues)."""
+    """Retained free-form hall state under a name other than the typed ones
+    (``calls``, ``window`` and ``queue`` carry the typed hall payloads)."""
 
     name: str
     data: dict[str, Any] = Field(default_factory=dict)
+    ts: datetime = Field(default_factory=utcnow)
+
+
+ServiceCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+
+
+class BoardCall(BaseModel):
+    """One call on the hall board. Carries no personal data, only the number."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ticket: str = Field(max_length=8, description="ticket number, e.g. A012")
+    window: int = Field(ge=0, description="window number")
+    window_name: str = Field(max_length=64, description="window name, e.g. 5号窗口")
+    service: str = Field(max_length=64, description="service name")
+    called_at: datetime = Field(description="time of the latest call or recall")
+    recall: bool = Field(description="true when this is a repeated call (重呼)")
+
+
+class HallCalls(Payload):
+    """Retained. The latest calls of the day, newest first; a recalled ticket
+    appears once, at the time of its latest call."""
+
+    calls: tuple[BoardCall, ...] = Field(
+        max_length=50,
+        description="newest first; each: ticket, window, window_name, service, called_at, recall",
+    )
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class WindowPhase(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class HallWindow(Payload):
+    """Retained, one per window: its status and the ticket at it now."""
+
+    window: int = Field(ge=0, description="window number")
+    name: str = Field(max_length=64)
+    status: WindowPhase
+    ticket: str | None = Field(None, max_length=8, description="current ticket number")
+    ticket_state: Literal["called", "serving"] | None = None
+    service: str | None = Field(None, max_length=64, description="service of the current ticket")
+    called_at: datetime | None = None
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class HallQueue(Payload):
+    """Retained, one per service: how many wait and the estimated wait."""
+
+    service: ServiceCode = Field(description="service code")
+    name: str = Field(max_length=64)
+    prefix: str = Field(max_length=1)
+    waiting: int = Field(ge=0, description="tickets waiting to be called")
+    open_windows: int = Field(ge=0, description="open windows serving this service")
+    estimated_wait_min: int | None = Field(
+        None, ge=0, description="minutes for a ticket taken now; null when no window serves it"
+    )
     ts: datetime = Field(default_factory=utcnow)
 
 
@@ -178,6 +241,9 @@ class Channel(StrEnum):
     RESULT = "result"
     CONFIG = "config"
     HALL = "hall"
+    HALL_CALLS = "hall/calls"
+    HALL_WINDOW = "hall/window"
+    HALL_QUEUE = "hall/queue"
 
 
 @dataclass(frozen=True)
@@ -266,8 +332,36 @@ ROUTES: Final[tuple[Route, ...]] = (
         "dev/{id}/config",
         "versioned configuration document",
     ),
+    Route(
+        Channel.HALL_CALLS,
+        HallCalls,
+        "hub",
+        1,
+        True,
+        "hall/calls",
+        "the latest calls for the hall board, newest first",
+    ),
+    Route(
+        Channel.HALL_WINDOW,
+        HallWindow,
+        "hub",
+        1,
+        True,
+        "hall/window/{n}",
+        "one window: open/paused/closed and its current ticket",
+    ),
+    Route(
+        Channel.HALL_QUEUE,
+        HallQueue,
+        "hub",
+        1,
+        True,
+        "hall/queue/{service}",
+        "one service: waiting count and estimated wait in minutes",
+    ),
     Route(Channel.HALL, HallState, "hub", 1, True, "hall/{name}", "hall state rendered by boards"),
 )
+_RESERVED_HALL_NAMES: Final = frozenset({"calls", "window", "queue"})
 ROUTE_BY_CHANNEL: Final = {r.channel: r for r in ROUTES}
 
 
@@ -318,7 +412,22 @@ class Topics:
         return self.device(device_id, Channel.CONFIG)
 
     def hall_state(self, name: str) -> str:
+        if name in _RESERVED_HALL_NAMES:
+            raise ValueError(f"hall/{name} carries a typed payload; use its own builder")
         return f"{self.root}/hall/{name}"
+
+    def hall_calls(self) -> str:
+        return f"{self.root}/hall/calls"
+
+    def hall_window(self, number: int) -> str:
+        if number < 0:
+            raise ValueError(f"invalid window number {number}")
+        return f"{self.root}/hall/window/{number}"
+
+    def hall_queue(self, service_code: str) -> str:
+        if not re.fullmatch(_SERVICE_RE, service_code):
+            raise ValueError(f"service code {service_code!r} cannot be a topic level")
+        return f"{self.root}/hall/queue/{service_code}"
 
     # Subscriptions -----------------------------------------------------------
 
@@ -353,8 +462,8 @@ class Topics:
         parts = topic[len(prefix) :].split("/")
         if parts == ["hub", "status"]:
             return ParsedTopic(Channel.HUB_STATUS, None, "")
-        if len(parts) == 2 and parts[0] == "hall" and re.fullmatch(_ID_RE, parts[1]):
-            return ParsedTopic(Channel.HALL, None, parts[1])
+        if parts[0] == "hall":
+            return _parse_hall(parts[1:])
         if len(parts) < 3 or parts[0] != "dev" or not re.fullmatch(_ID_RE, parts[1]):
             return None
         device_id, rest = parts[1], parts[2:]
@@ -376,6 +485,24 @@ class ParsedTopic:
     channel: Channel
     device_id: str | None
     name: str
+
+
+_SERVICE_RE: Final = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+
+
+def _parse_hall(rest: list[str]) -> ParsedTopic | None:
+    """``hall/calls``, ``hall/window/{n}``, ``hall/queue/{service}``, ``hall/{name}``.
+
+    The name of a window or queue topic is its window number or service code."""
+    if rest == ["calls"]:
+        return ParsedTopic(Channel.HALL_CALLS, None, "")
+    if len(rest) == 2 and rest[0] == "window" and re.fullmatch(r"[0-9]{1,6}", rest[1]):
+        return ParsedTopic(Channel.HALL_WINDOW, None, rest[1])
+    if len(rest) == 2 and rest[0] == "queue" and re.fullmatch(_SERVICE_RE, rest[1]):
+        return ParsedTopic(Channel.HALL_QUEUE, None, rest[1])
+    if len(rest) == 1 and rest[0] not in _RESERVED_HALL_NAMES and re.fullmatch(_ID_RE, rest[0]):
+        return ParsedTopic(Channel.HALL, None, rest[0])
+    return None
 
 
 # --- decoding ---------------------------------------------------------------

@@ -24,6 +24,12 @@ from central.devices import service as devices_service
 from central.devices import views as devices_views
 from central.devices.bridge import HubBridge
 from central.metrics import HubMetrics
+from central.queueing import api as queue_api
+from central.queueing import citizen as queue_citizen
+from central.queueing import reportviews as queue_reportviews
+from central.queueing import views as queue_views
+from central.queueing.callers import CallerButtons
+from central.queueing.outlets import QueueOutlets
 from central.state import HubState, StateDep, app_state, attach_state
 
 __all__ = ["CurrentUser", "SessionDep", "StateDep", "app_state", "create_app", "get_db"]
@@ -50,13 +56,17 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=str(web / "templates"))
     bridge = HubBridge(settings=settings, sessions=sessions, metrics=metrics)
     state = HubState(settings, engine, sessions, metrics, bridge, templates)
+    outlets = QueueOutlets(settings=settings, sessions=sessions, bridge=bridge, bus=state.queue_bus)
+    CallerButtons(bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings).attach()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bridge.start()
+        await outlets.start()
         try:
             yield
         finally:
+            await outlets.stop()
             await bridge.stop()
             engine.dispose()
 
@@ -79,7 +89,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(web / "static")), name="static")
-    for router in (auth_api.router, auth_views.router, devices_api.router, devices_views.router):
+    for router in (auth_api.router, auth_views.router, devices_api.router, devices_views.router,
+                   queue_citizen.router):  # fmt: skip
+        app.include_router(router)
+    for router in (queue_views.router, queue_reportviews.router, queue_api.router):
         app.include_router(router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -78,8 +78,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution option asking for `BEGIN IMMEDIATE`: the write lock is taken when
+# the transaction starts, so two writers that read before they write (the
+# queue's call-next) are serialised instead of failing on the lock upgrade.
+SQLITE_IMMEDIATE = "anxin_sqlite_immediate"
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def database_url(settings: Settings) -> str:

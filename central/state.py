@@ -6,7 +6,7 @@ it with `StateDep` instead of reading untyped attributes of ``request.app``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anxin.settings import Settings
 from central.devices.bridge import HubBridge
 from central.metrics import HubMetrics
+from central.queueing.events import QueueBus
 
 _KEY = "anxin_hub"
 
@@ -29,6 +30,8 @@ class HubState:
     metrics: HubMetrics
     bridge: HubBridge
     templates: Jinja2Templates
+    # Listeners of queue changes (notification outbox, hall-state publisher).
+    queue_bus: QueueBus = field(default_factory=QueueBus)
 
 
 def attach_state(app: FastAPI, state: HubState) -> None:

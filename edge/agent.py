@@ -37,6 +37,7 @@ from broker.contract import (
     Health,
     HubStatus,
     Message,
+    Payload,
     Rejected,
     ResultStatus,
     Topics,
@@ -102,6 +103,9 @@ class DeviceAgent:
         self.connection = self.journal.connection()
         self.hub_online = False
         self.hall: dict[str, HallState] = {}
+        # Typed board state (calls, windows, queues) by topic, retained: what a
+        # rebooted board shows at once. Kinds that render it read it from here.
+        self.board: dict[str, Payload] = {}
         self.rejected = 0
         """Inbound payloads that broke the contract (malformed, oversized, wrong version)."""
         self.rejections: deque[str] = deque(maxlen=20)
@@ -357,6 +361,9 @@ class DeviceAgent:
         for callback in self._hall_callbacks:
             callback(state)
 
+    def _on_board(self, msg: Message) -> None:
+        self.board[msg.topic] = msg.payload
+
     _routes: ClassVar[dict[Channel, Callable[[DeviceAgent, Message], None]]] = {
         Channel.HUB_STATUS: _on_hub_status,
         Channel.STATUS: _on_own_status,
@@ -364,6 +371,9 @@ class DeviceAgent:
         Channel.COMMAND: _on_command,
         Channel.CONFIG: _on_config,
         Channel.HALL: _on_hall,
+        Channel.HALL_CALLS: _on_board,
+        Channel.HALL_WINDOW: _on_board,
+        Channel.HALL_QUEUE: _on_board,
     }
 
     # --- outbound ------------------------------------------------------------------

@@ -33,6 +33,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
+    # The real name shown on reports and pages (张伟); the username is pinyin.
+    display_name: Mapped[str | None] = mapped_column(String(32), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     # Set for one-time passwords from `create_admin` / `reset_password`.
     must_change_password: Mapped[bool] = mapped_column(default=False)

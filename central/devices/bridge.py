@@ -115,6 +115,14 @@ class HubBridge:
         self._devices: dict[str, DeviceSnapshot] = {}
         self._writes: asyncio.Queue[Write] | None = None
         self._writer: asyncio.Task[None] | None = None
+        # Called on the event loop with (device_id, name, event) once an event
+        # is stored for the first time (never for replays); other packages
+        # register here (the queue's caller buttons) so the bridge stays generic.
+        self.on_new_event: list[Callable[[str, str, Event], None]] = []
+        # Called on the event loop after every (re)connection, after the hub's own
+        # retained topics: a broker that restarted without persistence has
+        # forgotten every retained message (the queue's hall boards).
+        self.on_connected: list[Callable[[], None]] = []
         self.mqtt = MqttSession(
             client_id=f"anxin-hub-{settings.hall}-{new_id()[:8]}",
             address=hub_address(settings),
@@ -262,6 +270,11 @@ class HubBridge:
         for d in list(self._devices.values()):
             if d.config_version > 0 and (not d.retired or d.online):
                 self._publish_config(d.id, d.config_version, enabled=d.enabled)
+        for listener in self.on_connected:
+            try:
+                listener()
+            except Exception:
+                log.exception("connect listener failed")
 
     def _on_message(self, topic: str, raw: bytes, retained: bool) -> None:
         if not raw and (parsed := self.topics.parse(topic)) and parsed.channel == Channel.STATUS:
@@ -374,6 +387,11 @@ class HubBridge:
         if isinstance(write, EventWrite) and isinstance(outcome, bool):
             if outcome:
                 self._metrics.events_stored.inc()
+                for listener in self.on_new_event:
+                    try:
+                        listener(write.device_id, write.name, write.event)
+                    except Exception:
+                        log.exception("event listener failed on %s", write.device_id)
             else:
                 self._metrics.events_duplicate.inc()
             # Duplicates are acked too: the device's ack was lost, not the event.

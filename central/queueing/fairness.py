@@ -97,9 +97,12 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
     count = 0
     last_id = 0
     while True:
+        # populate_existing: check what the database holds now, not entries this
+        # session cached when it wrote them.
         rows = session.scalars(
             select(FairnessEntry).where(FairnessEntry.id > last_id)
             .order_by(FairnessEntry.id).limit(batch)
+            .execution_options(populate_existing=True)
         ).all()  # fmt: skip
         if not rows:
             return ChainReport(count, None, None)

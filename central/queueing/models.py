@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -280,3 +281,31 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class TicketContact(Base):
+    """A phone number a citizen gave for SMS, kept apart from the ticket.
+
+    Encrypted with the hall's contact key (`central.queueing.notify.ContactCipher`);
+    only the masked form is ever shown. A separate table keeps the secret out
+    of every ticket query and lets a retention job purge contacts alone.
+    """
+
+    __tablename__ = "ticket_contacts"
+
+    ticket_id: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone_encrypted: Mapped[str] = mapped_column(Text)
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+# The hall board's "latest calls" query reads the day's tickets by call time.
+Index("ix_tickets_day_last_called_at", Ticket.day, Ticket.last_called_at)
+# Call-next reads the head of each (service, day, priority) sub-queue of
+# waiting tickets (`central.queueing.calling`): one index probe per head.
+Index(
+    "ix_tickets_queue_heads",
+    Ticket.service_id, Ticket.day, Ticket.state, Ticket.priority, Ticket.queued_at, Ticket.id,
+)  # fmt: skip

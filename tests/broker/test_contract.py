@@ -34,7 +34,10 @@ def test_every_topic_the_contract_builds_parses_back_to_its_parts() -> None:
         (T.ack("display-01"), Channel.ACK, "display-01", ""),
         (T.config("display-01"), Channel.CONFIG, "display-01", ""),
         (T.hub_status(), Channel.HUB_STATUS, None, ""),
-        (T.hall_state("calls"), Channel.HALL, None, "calls"),
+        (T.hall_state("notice"), Channel.HALL, None, "notice"),
+        (T.hall_calls(), Channel.HALL_CALLS, None, ""),
+        (T.hall_window(5), Channel.HALL_WINDOW, None, "5"),
+        (T.hall_queue("market"), Channel.HALL_QUEUE, None, "market"),
     ]
     for topic, channel, device, name in cases:
         parsed = T.parse(topic)

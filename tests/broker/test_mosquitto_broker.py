@@ -276,7 +276,7 @@ def test_device_cannot_read_another_devices_commands(
         TOPICS.ack("kiosk-01"),
         TOPICS.config("kiosk-01"),
         TOPICS.hub_status(),
-        TOPICS.hall_state("queue"),
+        TOPICS.hall_calls(),
     ],
     ids=["cmd", "ack", "config", "hub-status", "hall"],
 )

@@ -1,0 +1,212 @@
+"""The call-next rule: which waiting ticket a window gets when its clerk
+presses "next" (下一位), and why.
+
+1. Candidates are today's waiting tickets of the services the window serves
+   (`WindowService`) that the signed-in clerk is certified for
+   (`ClerkService`).
+2. Priority class first: 绿色通道 (green) > VIP > appointment due > normal.
+   An appointment ticket ranks as an appointment only within
+   ``queue.appointment_window_s`` of its booked time (early or late); outside
+   that window it is an ordinary ticket ordered by its ``queued_at``.
+3. Within the highest class present, the largest weighted waiting time wins:
+   (now − queued_at) × the window's weight for the ticket's service. A window
+   serving several services is thus fair to each of them: a service with few
+   visitors is not starved by a busy one, and the weights let a hall lean a
+   window towards its main service.
+4. Ties: earlier ``queued_at``, then lower id.
+
+Within one service and class the head of the queue (earliest ``queued_at``)
+always has the largest weighted wait, so for the many normal tickets the
+engine reads only each service's head (one index probe per service); the
+few tickets of higher classes are read in one query and ranked in Python. The choice and the
+competitors it beat are returned as `Pick.why` and stored in the call's
+timeline event, so any call can be explained afterwards.
+
+Under contention on PostgreSQL the heads are read with ``FOR UPDATE SKIP
+LOCKED``: a head another window is considering at that instant is skipped, so
+that window may get the next ticket instead of waiting. No ticket is ever
+handed to two windows; the order can differ from the single-window order by
+the tickets in flight at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
+
+from anxin.settings import QueueSettings
+from central.queueing.models import (
+    ClerkService,
+    Priority,
+    Service,
+    Ticket,
+    TicketState,
+    WindowService,
+)
+
+CLASS_ORDER: Final = (Priority.GREEN, Priority.VIP, Priority.APPOINTMENT, Priority.NORMAL)
+_SPECIAL_MAX: Final = 500  # a hall never has this many priority tickets waiting
+CLASS_LABELS: Final = {
+    Priority.GREEN: "绿色通道",
+    Priority.VIP: "优先",
+    Priority.APPOINTMENT: "预约到时",
+    Priority.NORMAL: "普通",
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    ticket: Ticket
+    klass: Priority
+    weight: float
+    waited_s: float
+    locked: bool  # already locked by the query that found it
+
+    @property
+    def score(self) -> float:
+        return self.waited_s * self.weight
+
+    def key(self) -> tuple[float, dt.datetime, int]:
+        return (-self.score, self.ticket.queued_at, self.ticket.id)
+
+    def brief(self) -> dict[str, Any]:
+        return {
+            "ticket_id": self.ticket.id,
+            "number": self.ticket.number,
+            "service_id": self.ticket.service_id,
+            "class": self.klass.value,
+            "weight": self.weight,
+            "waited_s": round(self.waited_s, 1),
+            "score": round(self.score, 1),
+        }
+
+
+@dataclass(frozen=True)
+class Pick:
+    ticket: Ticket
+    why: dict[str, Any]
+
+
+def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dict[int, float]:
+    """Service id -> weight: served by the window, and the clerk is certified for it."""
+    rows = session.execute(
+        select(WindowService.service_id, WindowService.weight)
+        .join(Service, Service.id == WindowService.service_id)
+        .join(
+            ClerkService,
+            and_(
+                ClerkService.service_id == WindowService.service_id,
+                ClerkService.user_id == clerk_id,
+            ),
+        )
+        .where(WindowService.window_id == window_id, Service.active.is_(True))
+    )
+    return {sid: float(weight) for sid, weight in rows}
+
+
+_WAITING = and_(Ticket.day == bindparam("day"), Ticket.state == TicketState.WAITING.value)
+_QUEUE_ORDER = (Ticket.queued_at, Ticket.id)
+# Statements built once: building a Select costs more Python than running it.
+_SPECIAL = (
+    select(Ticket)
+    .where(
+        Ticket.service_id.in_(bindparam("services", expanding=True)),
+        _WAITING,
+        Ticket.priority.in_([p.value for p in CLASS_ORDER if p != Priority.NORMAL]),
+    )
+    .order_by(*_QUEUE_ORDER)
+    .limit(_SPECIAL_MAX)
+)
+_NORMAL_HEAD = (
+    select(Ticket)
+    .where(
+        Ticket.service_id == bindparam("service"),
+        _WAITING,
+        Ticket.priority == Priority.NORMAL.value,
+    )
+    .order_by(*_QUEUE_ORDER)
+    .limit(1)
+)
+_NORMAL_HEAD_LOCKED = _NORMAL_HEAD.with_for_update(skip_locked=True)
+_STILL_WAITING_LOCKED = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket"), Ticket.state == TicketState.WAITING.value)
+    .with_for_update(skip_locked=True)
+)
+
+
+def ticket_class(ticket: Ticket, now: dt.datetime, settings: QueueSettings) -> Priority:
+    """The class a waiting ticket has now (an appointment only near its time)."""
+    klass = Priority(ticket.priority)
+    if klass != Priority.APPOINTMENT:
+        return klass
+    window = dt.timedelta(seconds=settings.appointment_window_s)
+    at = ticket.appointment_at
+    if at is not None and at - window <= now <= at + window:
+        return Priority.APPOINTMENT
+    return Priority.NORMAL
+
+
+def pick_next(
+    session: Session,
+    *,
+    services: dict[int, float],
+    day: dt.date,
+    now: dt.datetime,
+    settings: QueueSettings,
+    lock: bool,
+) -> Pick | None:
+    """The ticket the rule gives a window serving `services` now, or None.
+
+    With `lock`, the picked ticket is locked (``FOR UPDATE SKIP LOCKED``) for
+    the caller's transaction; without, it only reads (to tell whether a
+    specific call is out of order).
+
+    Tickets of a higher class than normal are few, so they are read in one
+    query and ranked here; normal tickets are many, so only the head of each
+    service's normal queue is read (one index probe per service).
+    """
+    if not services:
+        return None
+    special = session.scalars(_SPECIAL, {"services": sorted(services), "day": day}).all()
+    by_class: dict[Priority, list[Candidate]] = {k: [] for k in CLASS_ORDER}
+    for t in special:
+        waited = (now - t.queued_at).total_seconds()
+        klass = ticket_class(t, now, settings)
+        by_class[klass].append(Candidate(t, klass, services[t.service_id], waited, False))
+    head_query = _NORMAL_HEAD_LOCKED if lock else _NORMAL_HEAD
+    for klass in CLASS_ORDER:
+        found = by_class[klass]
+        if klass == Priority.NORMAL:
+            for service_id, weight in sorted(services.items()):
+                head = session.scalars(head_query, {"service": service_id, "day": day}).first()
+                if head is not None:
+                    waited = (now - head.queued_at).total_seconds()
+                    found.append(Candidate(head, klass, weight, waited, lock))
+        found.sort(key=Candidate.key)
+        for i, best in enumerate(found):
+            if best.locked or not lock or _lock(session, best.ticket.id):
+                return Pick(best.ticket, _why(best, found[:i] + found[i + 1 :]))
+    return None
+
+
+def _lock(session: Session, ticket_id: int) -> bool:
+    """Lock a ticket read without a lock, if it is still waiting and free."""
+    return session.scalars(_STILL_WAITING_LOCKED, {"ticket": ticket_id}).first() is not None
+
+
+def _why(best: Candidate, others: list[Candidate]) -> dict[str, Any]:
+    text = (
+        f"等候的最高类别为“{CLASS_LABELS[best.klass]}”；其中加权等候最长"
+        f"（等候 {best.waited_s:.0f} 秒 × 权重 {best.weight:g} = {best.score:.0f}）"
+    )
+    return {
+        "rule": "class_then_weighted_wait",
+        "picked": best.brief(),
+        "beaten": [c.brief() for c in others],
+        "text": text,
+    }

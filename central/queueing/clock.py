@@ -1,0 +1,36 @@
+"""The hall's clock: local time and the operating day.
+
+The operating day is the local date in the hall's time zone
+(``queue.timezone``, Asia/Shanghai), changing at ``queue.day_rollover``
+(03:00 by default, so an evening session that runs past midnight stays on
+its day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from anxin.settings import QueueSettings
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(now: dt.datetime, settings: QueueSettings) -> dt.datetime:
+    return now.astimezone(_zone(settings.timezone))
+
+
+def operating_day(now: dt.datetime, settings: QueueSettings) -> dt.date:
+    local = local_time(now, settings)
+    if local.time() < settings.day_rollover:
+        return local.date() - dt.timedelta(days=1)
+    return local.date()
+
+
+def at_local(day: dt.date, time: dt.time, settings: QueueSettings) -> dt.datetime:
+    """A local wall-clock time on `day`, as an aware UTC datetime."""
+    return dt.datetime.combine(day, time, _zone(settings.timezone)).astimezone(dt.UTC)

@@ -1,0 +1,293 @@
+"""What the hall boards show, published retained after every queue change.
+
+Snapshots come from the database alone (several hub workers may change the
+queue; each publishes what the database says after its commit):
+
+- ``hall/calls``: the day's latest calls, newest first (`HallCalls`);
+- ``hall/window/{n}``: each window's status and current ticket (`HallWindow`);
+- ``hall/queue/{code}``: each service's waiting count and estimated wait (`HallQueue`).
+
+Speed matters: a citizen looks up when the voice calls, so "next" → board is
+measured (p50 ≤ 5 ms). The after-commit listener only marks what changed and
+wakes one publisher task; the task reads the changed windows and the calls
+list in one short worker-thread hop and publishes them. Changes that arrive
+meanwhile pile up and go out together in the next round, so 76 windows
+pressing at once cost a few rounds, not 76. Queue estimates are not urgent:
+a second task recomputes all services at most every ``queue_interval_s`` and
+publishes only those that changed. On every (re)connection of the hub the
+full state is published again, because a broker without persistence forgets
+retained messages and a rebooted board must show the state at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from broker.contract import (
+    BoardCall,
+    HallCalls,
+    HallQueue,
+    HallWindow,
+    Payload,
+    Topics,
+    WindowPhase,
+    encode,
+    utcnow,
+)
+from central.queueing.estimator import estimate_new_ticket, service_loads
+from central.queueing.events import QueueChange
+from central.queueing.models import Service, Ticket, TicketState, Window, WindowState
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes], bool]
+"""Send one retained message; False when the hub is not connected."""
+
+CALLS_SHOWN: Final = 10
+_PHASES: Final = frozenset(p.value for p in WindowPhase)
+_BOARD_STATES: Final = {TicketState.CALLED.value: "called", TicketState.SERVING.value: "serving"}
+
+
+# --- snapshots (pure reads) ---------------------------------------------------------
+
+
+def calls_snapshot(session: Session, *, day: dt.date, limit: int = CALLS_SHOWN) -> HallCalls:
+    rows = session.execute(
+        select(Ticket.number, Ticket.last_called_at, Ticket.recalls, Window.number, Window.name,
+               Service.name)
+        .join(Window, Window.id == Ticket.window_id)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.day == day, Ticket.last_called_at.is_not(None))
+        .order_by(Ticket.last_called_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    calls = tuple(
+        BoardCall(
+            ticket=number,
+            window=w_number,
+            window_name=w_name,
+            service=s_name,
+            called_at=called_at,
+            recall=recalls > 0,
+        )
+        for number, called_at, recalls, w_number, w_name, s_name in rows
+        if called_at is not None
+    )
+    return HallCalls(calls=calls)
+
+
+def window_snapshots(
+    session: Session, *, window_ids: Iterable[int] | None = None
+) -> list[HallWindow]:
+    stmt = (
+        select(Window.number, Window.name, Window.active, WindowState.status, Ticket.number,
+               Ticket.state, Ticket.last_called_at, Service.name)
+        .outerjoin(WindowState, WindowState.window_id == Window.id)
+        .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id)
+        .outerjoin(Service, Service.id == Ticket.service_id)
+        .order_by(Window.number)
+    )  # fmt: skip
+    if window_ids is None:
+        stmt = stmt.where(Window.active.is_(True))
+    else:
+        stmt = stmt.where(Window.id.in_(list(window_ids)))
+    out = []
+    rows = session.execute(stmt)
+    for number, name, active, status, t_number, t_state, called_at, s_name in rows:
+        phase = WindowPhase(status) if active and status in _PHASES else WindowPhase.CLOSED
+        board_state = _BOARD_STATES.get(t_state or "")
+        shown = board_state is not None and phase != WindowPhase.CLOSED
+        out.append(
+            HallWindow(
+                window=number,
+                name=name,
+                status=phase,
+                ticket=t_number if shown else None,
+                ticket_state=board_state if shown else None,
+                service=s_name if shown else None,
+                called_at=called_at if shown else None,
+            )
+        )
+    return out
+
+
+def queue_snapshots(session: Session, *, day: dt.date, now: dt.datetime) -> list[HallQueue]:
+    services = session.execute(
+        select(Service.id, Service.code, Service.name, Service.prefix).where(
+            Service.active.is_(True)
+        )
+    )
+    loads = service_loads(session, day=day, now=now)
+    out = []
+    for sid, code, name, prefix in services:
+        load = loads.get(sid)
+        if load is None:
+            continue
+        minutes = estimate_new_ticket(load)
+        out.append(
+            HallQueue(
+                service=code,
+                name=name,
+                prefix=prefix,
+                waiting=load.waiting,
+                open_windows=len(load.windows),
+                estimated_wait_min=None if minutes is None else round(minutes),
+            )
+        )
+    return out
+
+
+# --- the publisher ----------------------------------------------------------------------
+
+
+class HallStatePublisher:
+    """Keeps the retained hall topics in step with the database."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        topics: Topics,
+        publish: Publish,
+        today: Callable[[], dt.date],
+        calls_shown: int = CALLS_SHOWN,
+        queue_interval_s: float = 0.5,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._clock = clock
+        self._sessions = sessions
+        self._topics = topics
+        self._publish = publish
+        self._today = today
+        self._calls_shown = calls_shown
+        self._queue_interval_s = queue_interval_s
+        self._lock = threading.Lock()  # listeners run on verb threads
+        self._windows: set[int] = set()
+        self._calls = False
+        self._full = False
+        self._day: dt.date | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._queues_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_queue: dict[str, dict[str, object]] = {}
+        self.rounds = 0
+        """Publishing rounds so far (bursts coalesce: fewer rounds than changes)."""
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [
+            asyncio.create_task(self._fast_loop(), name="hallstate-fast"),
+            asyncio.create_task(self._queue_loop(), name="hallstate-queues"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    # --- listeners (any thread) ---------------------------------------------------
+
+    def on_commit(self, change: QueueChange) -> None:
+        """After-commit listener: mark and wake; the work happens on the publisher."""
+        with self._lock:
+            self._windows |= change.window_ids
+            self._calls = self._calls or bool(change.window_ids or change.ticket_ids)
+            self._day = change.day
+        self._wake_up()
+
+    def publish_everything(self) -> None:
+        """Republish every topic (on hub connection; after a hall configuration change)."""
+        with self._lock:
+            self._full = True
+        self._wake_up()
+
+    def _wake_up(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is shutting down
+            loop.call_soon_threadsafe(self._wake.set)
+
+    # --- the tasks --------------------------------------------------------------------
+
+    async def _fast_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                windows, calls, full, day = self._windows, self._calls, self._full, self._day
+                self._windows, self._calls, self._full = set(), False, False
+            try:
+                day = self._today() if full or day is None else day
+                payloads = await asyncio.to_thread(self._read, day, windows, calls, full)
+                for topic, payload in payloads:
+                    self._publish(topic, encode(payload))
+                self.rounds += 1
+                if full:
+                    self._last_queue.clear()
+            except Exception:
+                log.exception("hall state publishing failed; retrying everything")
+                with self._lock:
+                    self._full = True
+                await asyncio.sleep(1.0)
+                self._wake.set()
+                continue
+            self._queues_wake.set()
+
+    def _read(
+        self, day: dt.date, windows: set[int], calls: bool, full: bool
+    ) -> list[tuple[str, Payload]]:
+        out: list[tuple[str, Payload]] = []
+        with self._sessions() as session:
+            if full or windows:
+                for w in window_snapshots(session, window_ids=None if full else windows):
+                    out.append((self._topics.hall_window(w.window), w))
+            if full or calls:
+                out.append(
+                    (
+                        self._topics.hall_calls(),
+                        calls_snapshot(session, day=day, limit=self._calls_shown),
+                    )
+                )
+        return out
+
+    async def _queue_loop(self) -> None:
+        while True:
+            await self._queues_wake.wait()
+            self._queues_wake.clear()
+            try:
+                day = self._day or self._today()
+                queues = await asyncio.to_thread(self._read_queues, day)
+                for q in queues:
+                    self._publish_queue(q)
+            except Exception:
+                log.exception("queue estimates failed")
+            # Throttle: changes during the pause are caught by the next round.
+            await asyncio.sleep(self._queue_interval_s)
+
+    def _read_queues(self, day: dt.date) -> list[HallQueue]:
+        with self._sessions() as session:
+            return queue_snapshots(session, day=day, now=self._clock())
+
+    def _publish_queue(self, q: HallQueue) -> None:
+        try:
+            topic = self._topics.hall_queue(q.service)
+        except ValueError:
+            log.warning("service code %r cannot be a topic; its board is not updated", q.service)
+            return
+        content = q.model_dump(exclude={"ts"})
+        if self._last_queue.get(topic) == content:
+            return
+        if self._publish(topic, encode(q)):
+            self._last_queue[topic] = content

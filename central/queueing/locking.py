@@ -1,0 +1,129 @@
+"""How the queue serialises writers, on SQLite and on PostgreSQL, without any
+process-wide Python lock (the hub may run several workers, and the MQTT
+bridge calls the same verbs from its own threads).
+
+- SQLite: a verb's transaction starts with ``BEGIN IMMEDIATE``
+  (`central.db.SQLITE_IMMEDIATE`): the database write lock is taken before
+  the first read, so two windows pressing "next" at once run one after the
+  other and the second sees the first's call. ``busy_timeout`` makes the
+  second wait instead of failing.
+- PostgreSQL: rows are locked with ``SELECT … FOR UPDATE``; candidate tickets
+  with ``FOR UPDATE SKIP LOCKED``, so a window never waits for (or takes) a
+  ticket another window is calling at that instant; appends to the fairness
+  chain take a transaction-scoped advisory lock, because the chain is one
+  sequence for the whole hall while row locks are per window.
+- Both: a verb that fails on a busy database, a deadlock or a serialization
+  failure is rolled back and run again, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from central.db import SQLITE_IMMEDIATE
+from central.queueing.models import DayCounter, Ticket, WindowState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ATTEMPTS: Final = 6
+# Any constant shared by every hub worker; "anxin" in ASCII.
+_FAIRNESS_LOCK_KEY: Final = 0x616E78696E
+_RETRY_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
+
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def begin_write(session: Session) -> None:
+    """Start the verb's own transaction, taking SQLite's write lock up front.
+
+    A transaction the caller has open (the API reads the signed-in user
+    first) is committed: a read snapshot taken earlier could not be upgraded
+    to a write on SQLite, and it must not be part of the verb.
+    """
+    if session.in_transaction():
+        session.commit()
+    # Sessions keep objects loaded after commit (expire_on_commit=False);
+    # a verb must decide on what the database says now.
+    session.expire_all()
+    session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+
+def retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def run_write(session: Session, work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
+    """Run `work` in one write transaction and commit; retry on contention."""
+    for attempt in range(1, attempts + 1):
+        try:
+            begin_write(session)  # inside: BEGIN IMMEDIATE itself may find the database busy
+            result = work()
+            session.commit()
+            return result
+        except DBAPIError as exc:
+            session.rollback()
+            if attempt == attempts or not retryable(exc):
+                raise
+            log.info("queue write retried (attempt %d): %s", attempt, exc.orig)
+            # Full jitter: retries of windows that collided must not collide again.
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """Insert a row unless its key exists, without a race between two workers."""
+    if dialect(session) == "postgresql":
+        session.execute(postgresql.insert(model).values(**values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite.insert(model).values(**values).on_conflict_do_nothing())
+
+
+def lock_window_state(session: Session, window_id: int, now: Any) -> WindowState:
+    state = session.get(WindowState, window_id, with_for_update=True, populate_existing=True)
+    if state is None:  # the window's first verb ever
+        insert_ignore(
+            session, WindowState, {"window_id": window_id, "status": "closed", "updated_at": now}
+        )
+        state = session.get(WindowState, window_id, with_for_update=True, populate_existing=True)
+    assert state is not None
+    return state
+
+
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+
+
+def lock_counter(session: Session, service_id: int, day: Any) -> DayCounter:
+    insert_ignore(
+        session, DayCounter, {"service_id": service_id, "day": day, "last_number": 0, "issued": 0}
+    )
+    counter = session.get(
+        DayCounter, (service_id, day), with_for_update=True, populate_existing=True
+    )
+    assert counter is not None
+    return counter
+
+
+def lock_fairness_chain(session: Session) -> None:
+    """Serialise appends to the hash chain until this transaction ends."""
+    if dialect(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FAIRNESS_LOCK_KEY})

@@ -1,0 +1,257 @@
+"""The core every queue verb is built on: one transaction per verb, one gate
+for state changes, and the look-ups the API and the MQTT callers share.
+
+A verb is a function ``work(tx) -> result`` run by `run`: it opens the
+verb's own write transaction (`locking.run_write`: ``BEGIN IMMEDIATE`` on
+SQLite, row locks on PostgreSQL, bounded retries), hands it a `Txn`, commits,
+and then tells the bus's after-commit listeners what changed. Every ticket
+state change goes through `Txn.transition`, which asks the state machine
+(`states.advance`), appends the `TicketEvent` to the timeline and calls the
+in-transaction listeners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anxin.settings import QueueSettings
+from broker.contract import utcnow
+from central.queueing import fairness, locking
+from central.queueing.clock import operating_day
+from central.queueing.errors import NotFound, NotYourWindow
+from central.queueing.events import QueueBus, QueueChange
+from central.queueing.fairness import FairnessKind
+from central.queueing.models import (
+    Service,
+    Ticket,
+    TicketEvent,
+    TicketState,
+    Window,
+    WindowState,
+)
+from central.queueing.states import Verb, advance
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who presses the button.
+
+    A clerk may act only at the window they are signed in at; an admin or
+    manager (``any_window``) may act at any window; a caller device bound to
+    the window (``device_id``) acts for the clerk signed in there.
+    """
+
+    user_id: int | None
+    any_window: bool = False
+    device_id: str | None = None
+
+    def trail(self) -> dict[str, Any]:
+        """Who did it, for the timeline when it is not the window's clerk."""
+        out: dict[str, Any] = {}
+        if self.device_id:
+            out["device"] = self.device_id
+        if self.user_id is not None:
+            out["by"] = self.user_id
+        return out
+
+
+@dataclass
+class Txn:
+    """One verb's transaction and what it touched."""
+
+    session: Session
+    bus: QueueBus
+    settings: QueueSettings
+    now: dt.datetime
+    day: dt.date
+    tickets: set[int] = field(default_factory=set)
+    windows: set[int] = field(default_factory=set)
+    services: set[int] = field(default_factory=set)
+
+    def transition(
+        self,
+        ticket: Ticket,
+        verb: Verb,
+        *,
+        window_id: int | None = None,
+        clerk_id: int | None = None,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> TicketEvent:
+        """Move `ticket` by `verb` (or raise `IllegalTransition`) and log it."""
+        before = None if verb == Verb.ISSUE else ticket.state
+        after = advance(verb, before, number=ticket.number)
+        ticket.state = after.value
+        if ticket.id is None:
+            self.session.add(ticket)
+            self.session.flush()
+        event = TicketEvent(
+            ticket_id=ticket.id,
+            at=self.now,
+            verb=verb.value,
+            from_state=before,
+            to_state=after.value,
+            window_id=window_id,
+            clerk_id=clerk_id,
+            reason=reason,
+            detail=detail or {},
+        )
+        self.session.add(event)
+        if self.bus.in_transaction:
+            self.session.flush()  # listeners may need the event's id
+        self.tickets.add(ticket.id)
+        self.services.add(ticket.service_id)
+        if window_id is not None:
+            self.windows.add(window_id)
+        self.bus.transitioned(self.session, ticket, event)
+        return event
+
+    def note(
+        self,
+        ticket: Ticket,
+        verb: str,
+        *,
+        window_id: int | None = None,
+        clerk_id: int | None = None,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> TicketEvent:
+        """A timeline entry that does not change the state (a priority raised)."""
+        event = TicketEvent(
+            ticket_id=ticket.id,
+            at=self.now,
+            verb=verb,
+            from_state=ticket.state,
+            to_state=ticket.state,
+            window_id=window_id,
+            clerk_id=clerk_id,
+            reason=reason,
+            detail=detail or {},
+        )
+        self.session.add(event)
+        self.session.flush()
+        self.tickets.add(ticket.id)
+        self.services.add(ticket.service_id)
+        self.bus.transitioned(self.session, ticket, event)
+        return event
+
+    def fairness(
+        self,
+        kind: FairnessKind,
+        reason: str,
+        ticket: Ticket,
+        *,
+        window_id: int | None = None,
+        clerk_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        locking.lock_fairness_chain(self.session)
+        fairness.append(
+            self.session,
+            kind=kind,
+            reason=reason,
+            at=self.now,
+            ticket_id=ticket.id,
+            ticket_number=ticket.number,
+            window_id=window_id,
+            clerk_id=clerk_id,
+            detail=detail,
+        )
+
+    def change(self) -> QueueChange:
+        return QueueChange(
+            self.day, frozenset(self.tickets), frozenset(self.windows), frozenset(self.services)
+        )
+
+
+def run(
+    session: Session,
+    work: Callable[[Txn], T],
+    *,
+    bus: QueueBus,
+    settings: QueueSettings,
+    now: dt.datetime | None = None,
+    day: dt.date | None = None,
+) -> T:
+    """Run one verb in its own transaction; tell the bus after commit."""
+    moment = now or utcnow()
+    txs: list[Txn] = []
+
+    def attempt() -> T:
+        txs.clear()
+        tx = Txn(session, bus, settings, moment, day or operating_day(moment, settings))
+        txs.append(tx)
+        return work(tx)
+
+    result = locking.run_write(session, attempt)
+    bus.committed(txs[-1].change())
+    return result
+
+
+# --- look-ups ------------------------------------------------------------------------
+
+
+def window_by_number(session: Session, number: int) -> Window:
+    window = session.scalar(select(Window).where(Window.number == number))
+    if window is None or not window.active:
+        raise NotFound(f"没有 {number} 号窗口")
+    return window
+
+
+def service_by_code(session: Session, code: str) -> Service:
+    service = session.scalar(select(Service).where(Service.code == code))
+    if service is None or not service.active:
+        raise NotFound(f"没有业务 {code!r}")
+    return service
+
+
+def get_ticket(session: Session, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"没有编号为 {ticket_id} 的号票")
+    return ticket
+
+
+def timeline(session: Session, ticket_id: int) -> list[TicketEvent]:
+    return list(
+        session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        )
+    )
+
+
+def waiting(session: Session, *, service_id: int, day: dt.date) -> list[Ticket]:
+    """Waiting tickets of a service in queue order (issue time; priority is the
+    call-next rule's business, see `calling`)."""
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.service_id == service_id,
+                Ticket.day == day,
+                Ticket.state == TicketState.WAITING.value,
+            )
+            .order_by(Ticket.queued_at, Ticket.id)
+        )
+    )
+
+
+def open_window(
+    tx: Txn, number: int, actor: Actor, *, check_actor: bool = True
+) -> tuple[Window, WindowState]:
+    """The window and its state row, locked for this verb, after the actor check."""
+    window = window_by_number(tx.session, number)
+    state = locking.lock_window_state(tx.session, window.id, tx.now)
+    mine = actor.any_window or actor.device_id is not None or state.clerk_id == actor.user_id
+    if check_actor and not mine:
+        raise NotYourWindow(f"您未在 {number} 号窗口登录，不能操作该窗口")
+    tx.windows.add(window.id)
+    return window, state

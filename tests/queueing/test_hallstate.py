@@ -1,0 +1,236 @@
+"""What the hall boards see: the latest calls, each window, each queue —
+retained, right after each change, and at once after a board reboots."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broker.contract import HallCalls, HallQueue, HallWindow, Payload, Topics, decode, new_id
+from broker.session import MqttSession
+from central.queueing import outlets
+from central.queueing.hallstate import calls_snapshot, queue_snapshots, window_snapshots
+from central.queueing.models import Priority
+from tests.central.conftest import Hub, running_hub
+from tests.conftest import RunningBroker
+from tests.queueing.hall import MORNING, Hall
+
+
+def _two_windows(hall: Hall) -> None:
+    hall.service("general", "A", "综合受理", avg_handling_s=300)
+    hall.service("estate", "B", "不动产登记")
+    hall.window(1, {"general": 1.0})
+    hall.window(2, {"general": 1.0, "estate": 1.0})
+    hall.login(1, hall.clerk("wangfang", ["general"]))
+    hall.login(2, hall.clerk("lijun", ["general", "estate"]))
+
+
+def test_board_lists_latest_calls_newest_first_without_personal_data(hall: Hall) -> None:
+    _two_windows(hall)
+    first = hall.issue("general", citizen_name="张小三", citizen_id="13812341234")
+    second = hall.issue("general")
+    hall.next(1)
+    hall.next(2)
+    hall.tick(30)
+    hall.verb("recall", 1)
+
+    board = hall.db(lambda s: calls_snapshot(s, day=hall.day))
+
+    assert [(c.ticket, c.window, c.recall) for c in board.calls] == [
+        (first.number, 1, True),
+        (second.number, 2, False),
+    ]
+    assert board.calls[0].window_name == "1号窗口"
+    assert board.calls[0].service == "综合受理"
+    raw = board.model_dump_json()
+    assert "张" not in raw
+    assert "1234" not in raw
+
+
+def test_window_shows_its_ticket_while_serving_and_its_pause(hall: Hall) -> None:
+    _two_windows(hall)
+    ticket = hall.issue("general")
+    hall.next(1)
+    hall.start(1)
+    hall.verb("pause", 2, reason="break")
+
+    windows = {w.window: w for w in hall.db(lambda s: window_snapshots(s))}
+
+    assert windows[1].status == "open"
+    assert (windows[1].ticket, windows[1].ticket_state) == (ticket.number, "serving")
+    assert windows[2].status == "paused"
+    assert windows[2].ticket is None
+
+
+def test_queue_shows_waiting_count_and_an_estimate_only_where_a_window_is_open(hall: Hall) -> None:
+    _two_windows(hall)
+    hall.service("tax", "C", "税务")  # no window serves it
+    for _ in range(4):
+        hall.issue("general")
+    hall.issue("estate", priority=Priority.GREEN, priority_reason="elderly")
+
+    queues = {
+        q.service: q for q in hall.db(lambda s: queue_snapshots(s, day=hall.day, now=hall.now))
+    }
+
+    assert queues["general"].waiting == 4
+    assert queues["general"].open_windows == 2
+    assert queues["general"].estimated_wait_min is not None
+    assert queues["general"].estimated_wait_min > 0
+    assert queues["estate"].waiting == 1
+    assert queues["tax"].estimated_wait_min is None
+    assert queues["tax"].open_windows == 0
+
+
+# --- through a real hub and Mosquitto -------------------------------------------------------
+
+
+class Board:
+    """A hall board: subscribes to hall/# and keeps the latest payload per topic."""
+
+    def __init__(self, broker: RunningBroker) -> None:
+        self.topics = Topics(broker.hall)
+        self.latest: dict[str, Payload] = {}
+        self.arrivals: asyncio.Queue[tuple[float, str, Payload]] = asyncio.Queue()
+        self.session = MqttSession(
+            client_id=f"board-{new_id()[:6]}",
+            address=broker.address("display-01"),
+            subscriptions=[(f"{self.topics.root}/hall/#", 1)],
+            on_message=self._on_message,
+        )
+
+    def _on_message(self, topic: str, raw: bytes, retained: bool) -> None:
+        payload = decode(self.topics, topic, raw, retained=retained).payload
+        self.latest[topic] = payload
+        self.arrivals.put_nowait((time.perf_counter(), topic, payload))
+
+    async def wait_for(self, topic: str, check: Any, within_s: float = 5.0) -> Payload:
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            payload = self.latest.get(topic)
+            if payload is not None and check(payload):
+                return payload
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{topic}: not as expected; last {self.latest.get(topic)!r}")
+
+
+@asynccontextmanager
+async def _board(broker: RunningBroker) -> AsyncIterator[Board]:
+    board = Board(broker)
+    await board.session.start()
+    await board.session.wait_connected(5)
+    try:
+        yield board
+    finally:
+        await board.session.stop()
+
+
+@asynccontextmanager
+async def _hub_hall(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Hub, Hall]]:
+    # The hall's clock is a fixed morning; the publisher's "today" follows it.
+    monkeypatch.setattr(outlets, "utcnow", lambda: MORNING)
+    async with running_hub(database_url=database_url, tmp_path=tmp_path, broker=mosquitto) as hub:
+        state = hub.state
+        yield hub, Hall(hub.settings, state.engine, state.sessions, bus=state.queue_bus)
+
+
+async def test_board_receives_the_call_right_after_next(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
+        await asyncio.to_thread(_two_windows, hall)
+        ticket = await asyncio.to_thread(hall.issue, "general")
+        async with _board(mosquitto) as board:
+            await asyncio.to_thread(hall.next, 1)
+            calls = await board.wait_for(
+                board.topics.hall_calls(),
+                lambda p: (
+                    isinstance(p, HallCalls) and p.calls and p.calls[0].ticket == ticket.number
+                ),
+            )
+            window = await board.wait_for(
+                board.topics.hall_window(1),
+                lambda p: isinstance(p, HallWindow) and p.ticket == ticket.number,
+            )
+            queue = await board.wait_for(
+                board.topics.hall_queue("general"), lambda p: isinstance(p, HallQueue)
+            )
+        assert isinstance(calls, HallCalls)
+        assert calls.calls[0].window == 1
+        assert isinstance(window, HallWindow)
+        assert window.ticket_state == "called"
+        assert isinstance(queue, HallQueue)
+        assert queue.waiting == 0
+
+
+async def test_rebooted_board_shows_the_current_state_at_once(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
+        await asyncio.to_thread(_two_windows, hall)
+        ticket = await asyncio.to_thread(hall.issue, "general")
+        await asyncio.to_thread(hall.next, 2)
+        await asyncio.sleep(0.3)  # published while no board was listening
+        async with _board(mosquitto) as board:
+            await board.wait_for(
+                board.topics.hall_window(2),
+                lambda p: getattr(p, "ticket", None) == ticket.number,
+                2,
+            )
+            await board.wait_for(board.topics.hall_window(1), lambda p: p.status == "open", 2)
+
+
+async def test_hub_start_publishes_the_full_state_for_a_fresh_broker(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Calls made while no hub was running (e.g. before a broker restart lost its retained state).
+    from tests.queueing.hall import make_hall
+
+    with make_hall(database_url, tmp_path) as offline:
+        _two_windows(offline)
+        ticket = offline.issue("general")
+        offline.next(1)
+    async with (
+        _hub_hall(mosquitto, database_url, tmp_path, monkeypatch),
+        _board(mosquitto) as board,
+    ):
+        await board.wait_for(
+            board.topics.hall_calls(),
+            lambda p: isinstance(p, HallCalls) and [c.ticket for c in p.calls] == [ticket.number],
+        )
+
+
+async def test_many_windows_pressing_at_once_all_reach_the_board(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 20
+    async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
+
+        def setup() -> None:
+            hall.service("general", "A", "综合受理")
+            for w in range(1, n + 1):
+                hall.window(w, {"general": 1.0})
+                hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
+            for _ in range(n):
+                hall.issue("general")
+
+        await asyncio.to_thread(setup)
+        async with _board(mosquitto) as board:
+            await asyncio.sleep(0.2)
+            started = time.perf_counter()
+            await asyncio.gather(*(asyncio.to_thread(hall.next, w) for w in range(1, n + 1)))
+            for w in range(1, n + 1):
+                await board.wait_for(board.topics.hall_window(w), lambda p: p.ticket is not None)
+            elapsed = time.perf_counter() - started
+            calls = board.latest[board.topics.hall_calls()]
+        assert isinstance(calls, HallCalls)
+        assert len(calls.calls) == 10
+        print(f"{n} windows: all on the board {elapsed * 1000:.0f} ms after the first press")
