@@ -17,6 +17,7 @@ import typer
 from pydantic import ValidationError
 
 from anxin.settings import Settings, load_settings
+from anxin.simcli import simulate_app
 from broker.contract import DeviceKind
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(docs_app, name="docs")
 app.add_typer(hall_app, name="hall")
 app.add_typer(audit_app, name="audit")
+app.add_typer(simulate_app, name="simulate")
 
 ConfigOpt = Annotated[
     Path | None,

@@ -1,7 +1,8 @@
 """`anxin demo`: the whole hall on one box, supervised.
 
-Starts the embedded broker, the hub on SQLite under the data folder and one
-simulated device of each kind, each as its own `anxin` process (so stopping one
+Starts the embedded broker, the hub on SQLite under the data folder, one
+simulated device of each kind and a live simulation of the demo hall's
+visitors and clerks (`anxin simulate live`), each as its own `anxin` process (so stopping one
 device shows it going offline), prefixes their logs, and stops them in order on
 Ctrl-C: devices first, so their offline status reaches the hub, then the hub,
 then the broker.
@@ -154,6 +155,13 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
         password = create_admin(hub_settings, username="admin")
     except AccountError:  # a demo run before this one made it
         password = reset_password(hub_settings, username="admin")
+    # The demo hall (demo_hall.yaml) goes in before the hub starts: importing it
+    # hashes 76 clerk passwords in one transaction, longer than the hub's
+    # writers would wait for SQLite's lock.
+    from central.queueing.simrun import prepare
+
+    engine, _ = await asyncio.to_thread(prepare, hub_settings, "demo")
+    engine.dispose()
 
     # Each prints a line when it is listening; the next one starts after it.
     broker = Child("broker", anxin_command("broker"), env, ready_marker="broker ready")
@@ -162,6 +170,10 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
         Child(dev_id, anxin_command("device", kind.value, "--id", dev_id, "--sim"), env)
         for kind, dev_id in DEMO_DEVICES
     ]
+    # Seeds the demo hall (demo_hall.yaml) into an empty database, then keeps
+    # visitors coming and windows calling in real time, so the demo looks alive.
+    visitors = Child("simulate", anxin_command("simulate", "live", "--hall", "demo"), env)
+    devices.append(visitors)
     children = [broker, hub, *devices]
     supervisors: list[asyncio.Task[None]] = []
     try:

@@ -19,4 +19,22 @@ def _fleet(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return run(settings, quick=quick)
 
 
-BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"fleet": _fleet}
+def _call_latency(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """Window "next" -> retained board topic at a subscriber, 76 windows, Mosquitto."""
+    from bench.call_latency import run
+
+    return run(settings, quick=quick)
+
+
+def _ticket_throughput(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """Issue / call-next / finish / citizen view through the HTTP API, 2 hub workers."""
+    from bench.ticket_throughput import run
+
+    return run(settings, quick=quick)
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "fleet": _fleet,
+    "call-latency": _call_latency,
+    "ticket-throughput": _ticket_throughput,
+}

@@ -1,0 +1,185 @@
+"""`anxin bench ticket-throughput`: queue operations per second through the hub's HTTP API.
+
+For each database (SQLite, then PostgreSQL when reachable): a fresh database
+with a 76-window hall (`bench.queuehub`), a private Mosquitto, and the hub
+run as **two uvicorn worker processes** sharing the database, as a hall
+would run it on a 2-core box. Then, for 10 and then 50 concurrent clients
+(each a window: a closed loop with no think time), every client repeats
+
+    issue a ticket (kiosk) → read a citizen page's status →
+    call next at its window → start → finish the called ticket
+
+so the mix is 1 : 1 : 1 : 1 : 1 of issue, citizen view, call-next, start
+and finish (the API finishes only a ticket being served, so "start" is
+part of every service).
+Every request is timed from send to response; operations/s counts all four.
+The load generator (httpx, one process) runs on the same two cores as the
+hub: the figures are the whole box's, not the hub's alone.
+
+Afterwards the database's timelines are checked: each ticket must have been
+called at most once although two worker processes served the windows.
+
+Targets: ≥ 2,000 operations/s with p99 ≤ 50 ms, and zero tickets called twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from anxin.settings import Settings, load_settings
+from bench.queuehub import (
+    PATHS,
+    SERVICES,
+    build_hall,
+    double_calls,
+    hub_env,
+    hub_process,
+    issue_tokens,
+    postgres_database,
+    sign_in_windows,
+    signed_in,
+)
+from broker import local
+
+OPS_TARGET: Final = 2000.0
+P99_TARGET_MS: Final = 50.0
+WORKERS: Final = 2
+CLIENTS: Final = (10, 50)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+async def _load(
+    url: str, *, clients: int, first_window: int, seconds: float, tokens: list[str]
+) -> dict[str, Any]:
+    latencies: dict[str, list[float]] = {
+        k: [] for k in ("issue", "view", "next", "start", "finish")
+    }
+    failures = 0
+    limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        await signed_in(client)
+        stop_at = time.perf_counter() + seconds
+
+        async def timed(kind: str, method: str, path: str, **kw: Any) -> httpx.Response | None:
+            nonlocal failures
+            t0 = time.perf_counter()
+            r = await client.request(method, path, **kw)
+            latencies[kind].append((time.perf_counter() - t0) * 1000)
+            if r.status_code >= 400:
+                failures += 1
+                return None
+            return r
+
+        async def window_client(number: int) -> None:
+            svc = f"svc_{SERVICES[(number + 1) % len(SERVICES)].lower()}"
+            while time.perf_counter() < stop_at:
+                r = await timed("issue", "POST", PATHS.issue, json={"service": svc})
+                if r is not None:
+                    token = tokens[(number * 7919 + len(latencies["view"])) % len(tokens)]
+                    await timed("view", "GET", PATHS.citizen.format(token=token))
+                r = await timed("next", "POST", PATHS.next.format(n=number), json={})
+                if r is not None and r.json()["ticket"] is not None:
+                    await timed("start", "POST", PATHS.start.format(n=number))
+                    await timed("finish", "POST", PATHS.finish.format(n=number),
+                                json={"outcome": "completed"})  # fmt: skip
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(window_client(first_window + i) for i in range(clients)))
+        elapsed = time.perf_counter() - t0
+    every = [x for v in latencies.values() for x in v]
+    return {
+        "ops": len(every),
+        "ops_per_s": round(len(every) / elapsed, 1),
+        "p50_ms": round(statistics.median(every), 2) if every else 0.0,
+        "p99_ms": round(_percentile(every, 0.99), 2),
+        "failures": failures,
+        **{f"{k}_p99_ms": round(_percentile(v, 0.99), 2) for k, v in latencies.items()},
+    }
+
+
+def _measure(database_url: str, workdir: Path, *, mqtt_port: int, seconds: float) -> dict[str, Any]:
+    from central.db import make_engine, make_sessionmaker, upgrade_database
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(
+        hall="bench", data_dir=workdir, hub={"database_url": database_url, "secret_key": "x" * 16},
+        queue={"day_rollover": "00:00"},
+    )  # fmt: skip
+    upgrade_database(settings)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        build_hall(sessions)
+        sign_in_windows(sessions, settings, 76)
+        tokens = issue_tokens(sessions, settings, 50)
+        env = hub_env(data_dir=workdir, database_url=database_url, mqtt_port=mqtt_port)
+        out: dict[str, Any] = {}
+        with hub_process(env, workers=WORKERS, log=workdir / "hub.log") as url:
+            first = 1
+            for clients in CLIENTS:
+                # Each run has windows of its own: no window is left holding a ticket.
+                out[f"c{clients}"] = asyncio.run(
+                    _load(url, clients=clients, first_window=first, seconds=seconds, tokens=tokens)
+                )
+                first += clients
+        called, twice = double_calls(sessions)
+        out["tickets_called"] = called
+        out["tickets_called_twice"] = twice
+        return out
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _databases(root: Path) -> Iterator[list[tuple[str, str | None]]]:
+    with postgres_database() as pg:
+        yield [("sqlite", f"sqlite:///{root / 'hub.sqlite3'}"), ("postgresql", pg)]
+
+
+def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    del settings  # every database and broker here is the benchmark's own
+    # One log line per request would cost the load generator more than the request.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    seconds = 5.0 if quick else 20.0
+    metrics: dict[str, Any] = {"hub_workers": WORKERS, "seconds_per_run": seconds}
+    with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
+        root = Path(tmp)
+        proc, port = local.start_mosquitto(root / "mosquitto")
+        try:
+            with _databases(root) as dbs:
+                for name, url in dbs:
+                    if url is None:
+                        metrics[name] = "skipped: PostgreSQL unreachable"
+                        continue
+                    metrics[name] = _measure(url, root / name, mqtt_port=port, seconds=seconds)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    runs = [(db, c) for db in ("sqlite", "postgresql") if isinstance(metrics[db], dict)
+            for c in CLIENTS]  # fmt: skip
+    ok = bool(runs) and all(
+        metrics[db][f"c{c}"]["ops_per_s"] >= OPS_TARGET
+        and metrics[db][f"c{c}"]["p99_ms"] <= P99_TARGET_MS
+        for db, c in runs
+    )
+    no_twice = all(metrics[db]["tickets_called_twice"] == 0 for db, _ in runs)
+    return {
+        "bench": "ticket-throughput",
+        "metrics": metrics,
+        "targets": {"ops_per_s": OPS_TARGET, "p99_ms": P99_TARGET_MS, "tickets_called_twice": 0},
+        "pass": ok and no_twice,
+    }
