@@ -80,6 +80,7 @@ class TicketOut(BaseModel):
     ended_at: dt.datetime | None
     outcome: str | None
     transferred_from_id: int | None
+    citizen_path: str = Field(description="the citizen page (办事一码通) printed as a QR code")
 
     @classmethod
     def of(cls, t: Ticket) -> TicketOut:
@@ -98,6 +99,7 @@ class TicketOut(BaseModel):
             appointment_at=t.appointment_at,
             window_id=t.window_id,
             called_at=t.called_at,
+            citizen_path=f"/t/{t.token}",
             recalls=t.recalls,
             serving_at=t.serving_at,
             ended_at=t.ended_at,

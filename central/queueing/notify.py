@@ -186,8 +186,18 @@ class NotificationQueuer:
             .order_by(rank, Ticket.queued_at, Ticket.id)
             .limit(ahead_limit + 1)
         ).all()
+        # One query for the contacts of the front, not one per ticket: this runs
+        # inside every call-next transaction.
+        direct = {
+            c.ticket_id: c
+            for c in session.scalars(
+                select(TicketContact).where(TicketContact.ticket_id.in_([t.id for t in front]))
+            )
+        }
         for ahead, t in enumerate(front):
-            contact = contact_of(session, t)
+            contact = direct.get(t.id)
+            if contact is None and t.transferred_from_id is not None:
+                contact = contact_of(session, t)
             if contact is None:
                 continue
             where = f"前面还有{ahead}位" if ahead else "即将叫号"

@@ -90,6 +90,11 @@ async def test_a_clerk_signs_in_calls_serves_and_finishes_over_the_api(web: Hub)
     assert issued.status_code == 201, issued.text
     assert issued.json()["number"] == "A001"
     assert issued.json()["citizen"] == "138****1234"
+    # The path the kiosk prints as a QR code opens the citizen's page.
+    page = await web.client.get(issued.json()["citizen_path"])
+    assert page.status_code == 200
+    assert "A001" in page.text
+    assert "13812341234" not in page.text
 
     waiting = await web.client.get("/api/v1/queue/services/general/waiting")
     assert [t["number"] for t in waiting.json()] == ["A001"]
