@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := central,kiosk,printer,gpio,display,signlang,dev
+EXTRAS := central,kiosk,printer,gpio,display,signlang,bench,dev
 # Debian packages the tests and the demo need (Chromium for browser tests,
 # fonts for Chinese text, Mosquitto for the real-broker tests, Xvfb for screens).
 SYSTEM_PACKAGES := mosquitto chromium fonts-wqy-microhei xvfb
@@ -50,7 +50,7 @@ wheel-check: $(VENV)/.installed
 	rm -rf dist $(CURDIR)/build/wheel-venv
 	$(BIN)/python -m build --wheel --outdir dist . >/dev/null
 	$(PYTHON) -m venv $(CURDIR)/build/wheel-venv
-	$(CURDIR)/build/wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[central]"
+	$(CURDIR)/build/wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[central,bench]"
 	cd /tmp && $(CURDIR)/build/wheel-venv/bin/python -m anxin.wheelcheck
 
 bench: $(VENV)/.installed system-deps
