@@ -18,17 +18,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+
 KEEPALIVE_S = 2
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 

@@ -142,3 +142,18 @@ async def web(database_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
     """The hub's pages and API without a broker (sign-in, roles, CSRF)."""
     async with running_hub(database_url=database_url, tmp_path=tmp_path, broker=None) as h:
         yield h
+
+
+@asynccontextmanager
+async def serving_hub(settings: Settings) -> AsyncIterator[str]:
+    """The whole hub (`run_hub`: HTTP and MQTT bridge) until the block ends; yields its URL."""
+    from central.server import run_hub
+
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_hub(settings, ready=ready.set_result))
+    try:
+        yield await asyncio.wait_for(ready, 15)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,25 +12,14 @@ from broker.contract import DeviceKind
 from central.auth.models import Role
 from central.auth.service import create_user
 from central.db import database_url, make_engine, make_sessionmaker, upgrade_database
-from central.server import run_hub
-from tests.central.conftest import PASSWORD, hub_settings
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.central.conftest import PASSWORD, hub_settings, serving_hub
 from tests.central.fakes import FakeDevice
 from tests.conftest import RunningBroker
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 
@@ -49,14 +37,8 @@ async def hub_url(mosquitto: RunningBroker, tmp_path: Path) -> AsyncIterator[str
         create_user(session, username="zhangwei", role=Role.ADMIN, password=PASSWORD)
         session.commit()
     engine.dispose()
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_hub(settings, ready=ready.set_result))
-    try:
-        yield await asyncio.wait_for(ready, 15)
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    async with serving_hub(settings) as url:
+        yield url
 
 
 async def test_the_devices_page_shows_a_device_going_offline_without_reloading(

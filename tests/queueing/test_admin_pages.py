@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,22 +17,11 @@ from central.db import database_url as settings_url
 from central.db import make_engine, make_sessionmaker, upgrade_database
 from central.queueing.hallconfig import import_hall, load_yaml
 from central.queueing.models import Service, ServiceArea, Window, WindowService
-from central.server import run_hub
-from tests.central.conftest import PASSWORD, Hub, hub_settings, running_hub
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.central.conftest import PASSWORD, Hub, hub_settings, running_hub, serving_hub
 from tests.conftest import RunningBroker
 from tests.queueing import test_audit, test_reports
 from tests.queueing.test_hallconfig import SMALL, demo_text
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
@@ -188,18 +176,12 @@ async def hub_url(mosquitto: RunningBroker, tmp_path: Path) -> AsyncIterator[str
         create_user(session, username="wangfang", role=Role.MANAGER, password=PASSWORD)
         session.commit()
     engine.dispose()
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_hub(settings, ready=ready.set_result))
-    try:
-        yield await asyncio.wait_for(ready, 15)
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    async with serving_hub(settings) as url:
+        yield url
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}")
+@needs_chromium
 async def test_the_manager_pages_render_in_chromium(hub_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as pw:

@@ -13,20 +13,11 @@ from central.db import upgrade_database
 from central.queueing.notify import ContactCipher, store_contact
 from central.queueing.privacy import is_mobile, mask_id_number, mask_name, mask_phone
 from central.server import run_hub
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.central.conftest import Hub, hub_settings, running_hub
 from tests.conftest import RunningBroker
 from tests.queueing.hall import Hall, make_hall
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = "13812341234"
 
 
@@ -153,7 +144,7 @@ async def live_hub(mosquitto: RunningBroker, tmp_path: Path) -> AsyncIterator[tu
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}")
+@needs_chromium
 async def test_the_citizen_page_on_a_phone_updates_when_the_ticket_is_called(
     live_hub: tuple[str, Hall],
 ) -> None:
