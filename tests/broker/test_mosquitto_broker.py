@@ -52,7 +52,8 @@ class Mosquitto:
         self.proc = subprocess.Popen(
             [exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        if not wait_for_port("127.0.0.1", self.tls_port, 10):
+        ports = [self.tls_port] + ([self.plain_port] if self.plain_port else [])
+        if not all(wait_for_port("127.0.0.1", port, 10) for port in ports):
             self.stop()
             raise RuntimeError(f"mosquitto did not start:\n{self.log()}")
 
@@ -90,7 +91,10 @@ def start_broker(broker_dir: Path) -> Iterator[StartBroker]:
 
     def start(**options: Any) -> Mosquitto:
         out = broker_dir / "broker"
-        tls_port, plain_port = free_port(), free_port()
+        tls_port = free_port()
+        plain_port = free_port()
+        while plain_port == tls_port:  # the OS may hand the same free port out twice
+            plain_port = free_port()
         conf = write_config(
             out,
             hall=HALL,
