@@ -45,3 +45,8 @@ def configure_logging(settings: Settings, *, process: str = "") -> None:
     # amqtt logs every packet at INFO; paho and uvicorn access logs are noise here.
     for noisy in ("amqtt", "transitions", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The hub passes uvicorn log_config=None; make sure uvicorn's records reach
+    # the root handler, once.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True

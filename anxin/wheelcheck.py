@@ -21,8 +21,6 @@ PACKAGES = (
     "signlang_terminal",
     "bench",
 )
-# Modules that need hardware libraries absent from a hub install.
-OPTIONAL_PREFIXES = ("edge.ports.gpio", "printer.", "kiosk_ui.", "signlang_terminal.")
 
 
 def import_everything() -> list[str]:
@@ -38,8 +36,6 @@ def import_everything() -> list[str]:
             try:
                 importlib.import_module(info.name)
             except ImportError as exc:
-                if info.name.startswith(OPTIONAL_PREFIXES):
-                    continue
                 raise SystemExit(f"cannot import {info.name}: {exc}") from exc
             imported.append(info.name)
     return imported

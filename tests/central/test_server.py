@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from anxin.logs import configure_logging
 from broker.contract import HubStatus, Topics, decode
 from broker.session import MqttSession
-from central.logs import configure_logging
 from central.server import run_hub
 from tests.central.conftest import hub_settings
 from tests.conftest import RunningBroker
