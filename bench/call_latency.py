@@ -37,16 +37,16 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from anxin.settings import Settings, load_settings
+from anxin.settings import Settings
 from bench.queuehub import (
     PATHS,
     WINDOWS,
-    build_hall,
+    bench_settings,
+    hall_database,
     hub_env,
     hub_process,
     issue_tokens,
     postgres_database,
-    sign_in_windows,
     signed_in,
 )
 from broker import local
@@ -201,21 +201,10 @@ async def _measure(url: str, watch: BoardWatch, *, calls: int, bursts: int) -> d
 
 
 def _one(database_url: str, root: Path, *, calls: int, bursts: int) -> dict[str, Any]:
-    from central.db import make_engine, make_sessionmaker, upgrade_database
-
-    root.mkdir(parents=True, exist_ok=True)
-    hub_settings = load_settings(
-        hall="bench", data_dir=root, hub={"database_url": database_url, "secret_key": "x" * 16},
-        queue={"day_rollover": "00:00"},
-    )  # fmt: skip
-    upgrade_database(hub_settings)
-    engine = make_engine(database_url)
-    sessions = make_sessionmaker(engine)
-    build_hall(sessions)
-    sign_in_windows(sessions, hub_settings, WINDOWS)
-    # Each window serves 3 of the 6 services: enough waiting for every call.
-    issue_tokens(sessions, hub_settings, (calls + WINDOWS * (bursts + 1)) // 3 + 40)
-    engine.dispose()
+    hub_settings = bench_settings(database_url, root)
+    with hall_database(hub_settings) as sessions:
+        # Each window serves 3 of the 6 services: enough waiting for every call.
+        issue_tokens(sessions, hub_settings, (calls + WINDOWS * (bursts + 1)) // 3 + 40)
     proc, port = local.start_mosquitto(root / "mosquitto")
     try:
         env = hub_env(data_dir=root, database_url=database_url, mqtt_port=port)

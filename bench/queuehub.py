@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.ports import free_port
+from anxin.settings import Settings, load_settings
 from broker.contract import utcnow
 from central.auth.models import Role, User
 from central.auth.service import create_user
@@ -62,6 +63,31 @@ class Paths:
 
 
 PATHS: Final = Paths()
+
+
+def bench_settings(database_url: str, data_dir: Path) -> Settings:
+    """A benchmark hub's settings: its own database, the day changing at midnight."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return load_settings(
+        hall="bench", data_dir=data_dir, hub={"database_url": database_url, "secret_key": "x" * 16},
+        queue={"day_rollover": "00:00"},
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def hall_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """A freshly migrated database holding the benchmark hall, every window signed in."""
+    from central.db import make_engine, make_sessionmaker, upgrade_database
+
+    upgrade_database(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        build_hall(sessions)
+        sign_in_windows(sessions, settings, WINDOWS)
+        yield sessions
+    finally:
+        engine.dispose()
 
 
 def build_hall(sessions: sessionmaker[Session], *, windows: int = WINDOWS) -> None:

@@ -36,17 +36,17 @@ from typing import Any, Final
 
 import httpx
 
-from anxin.settings import Settings, load_settings
+from anxin.settings import Settings
 from bench.queuehub import (
     PATHS,
     SERVICES,
-    build_hall,
+    bench_settings,
     double_calls,
+    hall_database,
     hub_env,
     hub_process,
     issue_tokens,
     postgres_database,
-    sign_in_windows,
     signed_in,
 )
 from broker import local
@@ -112,19 +112,8 @@ async def _load(
 
 
 def _measure(database_url: str, workdir: Path, *, mqtt_port: int, seconds: float) -> dict[str, Any]:
-    from central.db import make_engine, make_sessionmaker, upgrade_database
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    settings = load_settings(
-        hall="bench", data_dir=workdir, hub={"database_url": database_url, "secret_key": "x" * 16},
-        queue={"day_rollover": "00:00"},
-    )  # fmt: skip
-    upgrade_database(settings)
-    engine = make_engine(database_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        build_hall(sessions)
-        sign_in_windows(sessions, settings, 76)
+    settings = bench_settings(database_url, workdir)
+    with hall_database(settings) as sessions:
         tokens = issue_tokens(sessions, settings, 50)
         env = hub_env(data_dir=workdir, database_url=database_url, mqtt_port=mqtt_port)
         out: dict[str, Any] = {}
@@ -140,8 +129,6 @@ def _measure(database_url: str, workdir: Path, *, mqtt_port: int, seconds: float
         out["tickets_called"] = called
         out["tickets_called_twice"] = twice
         return out
-    finally:
-        engine.dispose()
 
 
 @contextlib.contextmanager
