@@ -1,0 +1,2 @@
+"""The matter library (事项库): the national element standard, materials,
+situations, versions, completeness, import and export."""
