@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable, Iterator
-from typing import Annotated, Final
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -103,7 +103,9 @@ def signed_in_user(request: Request, db: SessionDep) -> User:
 AnyUser = Annotated[User, Depends(signed_in_user)]
 
 
-def current_user(user: AnyUser) -> User:
+# The checks below do no I/O: `async def` keeps FastAPI from spending a
+# thread-pool round trip on each of them in every request.
+async def current_user(user: AnyUser) -> User:
     """A signed-in user who is not still on a one-time password."""
     if user.must_change_password:
         raise PasswordChangeRequired("change your one-time password first")
@@ -113,10 +115,10 @@ def current_user(user: AnyUser) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role_enum not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"role {user.role!r} may not do this (needs one of: {names})")

@@ -91,20 +91,23 @@ class Pick:
     why: dict[str, Any]
 
 
+_ELIGIBLE = (
+    select(WindowService.service_id, WindowService.weight)
+    .join(Service, Service.id == WindowService.service_id)
+    .join(
+        ClerkService,
+        and_(
+            ClerkService.service_id == WindowService.service_id,
+            ClerkService.user_id == bindparam("clerk"),
+        ),
+    )
+    .where(WindowService.window_id == bindparam("window"), Service.active.is_(True))
+)
+
+
 def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dict[int, float]:
     """Service id -> weight: served by the window, and the clerk is certified for it."""
-    rows = session.execute(
-        select(WindowService.service_id, WindowService.weight)
-        .join(Service, Service.id == WindowService.service_id)
-        .join(
-            ClerkService,
-            and_(
-                ClerkService.service_id == WindowService.service_id,
-                ClerkService.user_id == clerk_id,
-            ),
-        )
-        .where(WindowService.window_id == window_id, Service.active.is_(True))
-    )
+    rows = session.execute(_ELIGIBLE, {"window": window_id, "clerk": clerk_id})
     return {sid: float(weight) for sid, weight in rows}
 
 

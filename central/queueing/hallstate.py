@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broker.contract import (
@@ -60,16 +60,31 @@ _BOARD_STATES: Final = {TicketState.CALLED.value: "called", TicketState.SERVING.
 # --- snapshots (pure reads) ---------------------------------------------------------
 
 
+# Statements built once: building a Select costs more Python than running it,
+# and these run after every press.
+_CALLS = (
+    select(Ticket.number, Ticket.last_called_at, Ticket.recalls, Window.number, Window.name,
+           Service.name)
+    .join(Window, Window.id == Ticket.window_id)
+    .join(Service, Service.id == Ticket.service_id)
+    .where(Ticket.day == bindparam("day"), Ticket.last_called_at.is_not(None))
+    .order_by(Ticket.last_called_at.desc(), Ticket.id.desc())
+    .limit(bindparam("limit"))
+)  # fmt: skip
+_WINDOWS = (
+    select(Window.number, Window.name, Window.active, WindowState.status, Ticket.number,
+           Ticket.state, Ticket.last_called_at, Service.name)
+    .outerjoin(WindowState, WindowState.window_id == Window.id)
+    .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id)
+    .outerjoin(Service, Service.id == Ticket.service_id)
+    .order_by(Window.number)
+)  # fmt: skip
+_ACTIVE_WINDOWS = _WINDOWS.where(Window.active.is_(True))
+_SOME_WINDOWS = _WINDOWS.where(Window.id.in_(bindparam("ids", expanding=True)))
+
+
 def calls_snapshot(session: Session, *, day: dt.date, limit: int = CALLS_SHOWN) -> HallCalls:
-    rows = session.execute(
-        select(Ticket.number, Ticket.last_called_at, Ticket.recalls, Window.number, Window.name,
-               Service.name)
-        .join(Window, Window.id == Ticket.window_id)
-        .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.day == day, Ticket.last_called_at.is_not(None))
-        .order_by(Ticket.last_called_at.desc(), Ticket.id.desc())
-        .limit(limit)
-    )  # fmt: skip
+    rows = session.execute(_CALLS, {"day": day, "limit": limit})
     calls = tuple(
         BoardCall(
             ticket=number,
@@ -88,20 +103,11 @@ def calls_snapshot(session: Session, *, day: dt.date, limit: int = CALLS_SHOWN) 
 def window_snapshots(
     session: Session, *, window_ids: Iterable[int] | None = None
 ) -> list[HallWindow]:
-    stmt = (
-        select(Window.number, Window.name, Window.active, WindowState.status, Ticket.number,
-               Ticket.state, Ticket.last_called_at, Service.name)
-        .outerjoin(WindowState, WindowState.window_id == Window.id)
-        .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id)
-        .outerjoin(Service, Service.id == Ticket.service_id)
-        .order_by(Window.number)
-    )  # fmt: skip
     if window_ids is None:
-        stmt = stmt.where(Window.active.is_(True))
+        rows = session.execute(_ACTIVE_WINDOWS)
     else:
-        stmt = stmt.where(Window.id.in_(list(window_ids)))
+        rows = session.execute(_SOME_WINDOWS, {"ids": list(window_ids)})
     out = []
-    rows = session.execute(stmt)
     for number, name, active, status, t_number, t_state, called_at, s_name in rows:
         phase = WindowPhase(status) if active and status in _PHASES else WindowPhase.CLOSED
         board_state = _BOARD_STATES.get(t_state or "")
@@ -149,6 +155,9 @@ def queue_snapshots(session: Session, *, day: dt.date, now: dt.datetime) -> list
 # --- the publisher ----------------------------------------------------------------------
 
 
+RETRY_S = 1.0  # after a failed publishing round
+
+
 class HallStatePublisher:
     """Keeps the retained hall topics in step with the database."""
 
@@ -177,6 +186,7 @@ class HallStatePublisher:
         self._day: dt.date | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._rounds_lock = threading.Lock()  # one publishing round at a time
         self._queues_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_queue: dict[str, dict[str, object]] = {}
@@ -199,12 +209,21 @@ class HallStatePublisher:
     # --- listeners (any thread) ---------------------------------------------------
 
     def on_commit(self, change: QueueChange) -> None:
-        """After-commit listener: mark and wake; the work happens on the publisher."""
+        """After-commit listener, on the verb's thread: publish now.
+
+        Publishing from the thread that committed saves two hops (to the
+        event loop and to a reader thread) on the path from a press to the
+        board. Rounds run one at a time and each reads after its own commit,
+        so the last retained message of a topic is always the newest state;
+        a round takes every change marked so far, so a burst coalesces.
+        """
         with self._lock:
             self._windows |= change.window_ids
             self._calls = self._calls or bool(change.window_ids or change.ticket_ids)
             self._day = change.day
-        self._wake_up()
+        if self._loop is None:
+            return  # not started: `publish_everything` on connection catches up
+        self._round()
 
     def publish_everything(self) -> None:
         """Republish every topic (on hub connection; after a hall configuration change)."""
@@ -213,37 +232,53 @@ class HallStatePublisher:
         self._wake_up()
 
     def _wake_up(self) -> None:
+        self._set_soon(self._wake)
+
+    def _set_soon(self, event: asyncio.Event) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop is shutting down
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(event.set)
 
-    # --- the tasks --------------------------------------------------------------------
+    def _retry_soon(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.call_later, RETRY_S, self._wake.set)
 
-    async def _fast_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+    def _round(self) -> None:
+        """Publish what is marked (any thread; rounds are serialised)."""
+        with self._rounds_lock:
             with self._lock:
                 windows, calls, full, day = self._windows, self._calls, self._full, self._day
                 self._windows, self._calls, self._full = set(), False, False
+            if not (windows or calls or full):
+                return
             try:
                 day = self._today() if full or day is None else day
-                payloads = await asyncio.to_thread(self._read, day, windows, calls, full)
-                for topic, payload in payloads:
+                for topic, payload in self._read(day, windows, calls, full):
                     self._publish(topic, encode(payload))
-                self.rounds += 1
-                if full:
-                    self._last_queue.clear()
             except Exception:
                 log.exception("hall state publishing failed; retrying everything")
                 with self._lock:
                     self._full = True
-                await asyncio.sleep(1.0)
-                self._wake.set()
-                continue
-            self._queues_wake.set()
+                self._retry_soon()
+                return
+            self.rounds += 1
+            if full:
+                self._last_queue.clear()
+        self._set_soon(self._queues_wake)
+
+    # --- the tasks --------------------------------------------------------------------
+
+    async def _fast_loop(self) -> None:
+        """Full republishing (on connection) and retries after a failed round."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.to_thread(self._round)
 
     def _read(
         self, day: dt.date, windows: set[int], calls: bool, full: bool

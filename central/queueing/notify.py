@@ -39,7 +39,7 @@ import logging
 from typing import Final
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -172,39 +172,47 @@ class NotificationQueuer:
         self, session: Session, *, service_id: int, day: dt.date, now: dt.datetime
     ) -> None:
         """Queue "near" for tickets within the service's notify_ahead of the front."""
-        ahead_limit = session.scalar(select(Service.notify_ahead).where(Service.id == service_id))
+        ahead_limit = session.scalar(_NOTIFY_AHEAD, {"service": service_id})
         if not ahead_limit or ahead_limit <= 0:
             return
-        rank = case(PRIORITY_RANK, value=Ticket.priority, else_=len(PRIORITY_RANK))
-        front = session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.service_id == service_id,
-                Ticket.day == day,
-                Ticket.state == TicketState.WAITING.value,
-            )
-            .order_by(rank, Ticket.queued_at, Ticket.id)
-            .limit(ahead_limit + 1)
+        front = session.execute(
+            _FRONT, {"service": service_id, "day": day, "limit": ahead_limit + 1}
         ).all()
         # One query for the contacts of the front, not one per ticket: this runs
         # inside every call-next transaction.
         direct = {
-            c.ticket_id: c
-            for c in session.scalars(
-                select(TicketContact).where(TicketContact.ticket_id.in_([t.id for t in front]))
-            )
+            c.ticket_id: c for c in session.scalars(_CONTACTS, {"ids": [t.id for t in front]})
         }
-        for ahead, t in enumerate(front):
-            contact = direct.get(t.id)
-            if contact is None and t.transferred_from_id is not None:
-                contact = contact_of(session, t)
+        for ahead, (tid, number, transferred_from) in enumerate(front):
+            contact = direct.get(tid)
+            if contact is None and transferred_from is not None:
+                contact = contact_of(session, session.get_one(Ticket, tid))
             if contact is None:
                 continue
             where = f"前面还有{ahead}位" if ahead else "即将叫号"
-            body = f"【{self.signature}】您的{t.number}号{where}，请到大厅等候。"
-            _insert(
-                session, key=f"{t.id}:near", ticket_id=t.id, contact=contact, body=body, now=now
-            )
+            body = f"【{self.signature}】您的{number}号{where}，请到大厅等候。"
+            _insert(session, key=f"{tid}:near", ticket_id=tid, contact=contact, body=body, now=now)
+
+
+# Statements built once: `queue_near` runs inside every call-next transaction.
+_NOTIFY_AHEAD = select(Service.notify_ahead).where(Service.id == bindparam("service"))
+_FRONT = (
+    select(Ticket.id, Ticket.number, Ticket.transferred_from_id)
+    .where(
+        Ticket.service_id == bindparam("service"),
+        Ticket.day == bindparam("day"),
+        Ticket.state == TicketState.WAITING.value,
+    )
+    .order_by(
+        case(PRIORITY_RANK, value=Ticket.priority, else_=len(PRIORITY_RANK)),
+        Ticket.queued_at,
+        Ticket.id,
+    )
+    .limit(bindparam("limit"))
+)
+_CONTACTS = select(TicketContact).where(
+    TicketContact.ticket_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _insert(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
@@ -104,9 +104,9 @@ class Txn:
             reason=reason,
             detail=detail or {},
         )
+        # No flush here: the event is written with the verb's other changes
+        # (a listener's query autoflushes what it needs), one round trip less.
         self.session.add(event)
-        if self.bus.in_transaction:
-            self.session.flush()  # listeners may need the event's id
         self.tickets.add(ticket.id)
         self.services.add(ticket.service_id)
         if window_id is not None:
@@ -199,8 +199,11 @@ def run(
 # --- look-ups ------------------------------------------------------------------------
 
 
+_WINDOW_BY_NUMBER = select(Window).where(Window.number == bindparam("number"))
+
+
 def window_by_number(session: Session, number: int) -> Window:
-    window = session.scalar(select(Window).where(Window.number == number))
+    window = session.scalar(_WINDOW_BY_NUMBER, {"number": number})
     if window is None or not window.active:
         raise NotFound(f"没有 {number} 号窗口")
     return window
