@@ -33,8 +33,16 @@ def _ticket_throughput(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return run(settings, quick=quick)
 
 
+def _guidance(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """智能问答 and 智能导办 latency on a generated library of 2,000 matters."""
+    from bench.guidance import run
+
+    return run(settings, quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "fleet": _fleet,
     "call-latency": _call_latency,
     "ticket-throughput": _ticket_throughput,
+    "guidance": _guidance,
 }

@@ -16,6 +16,7 @@ Topic tree (``{root}`` is ``anxin/v1/{hall}``)::
     {root}/hall/calls                 retained  HallCalls       hub -> boards (last N calls)
     {root}/hall/window/{n}            retained  HallWindow      hub -> boards (one per window)
     {root}/hall/queue/{service}       retained  HallQueue       hub -> boards (one per service)
+    {root}/hall/matters               retained  HallMatters     hub -> kiosks (library manifest)
     {root}/hall/{name}                retained  HallState       hub -> boards (other names)
 
 Conventions follow Sparkplug B 3.0 (birth/death with a per-connection counter,
@@ -228,6 +229,24 @@ class HallQueue(Payload):
     ts: datetime = Field(default_factory=utcnow)
 
 
+class HallMatters(Payload):
+    """Retained. The manifest of the published matter library (事项库).
+
+    The library itself can be about a megabyte, beyond what a message may
+    carry; a device compares ``sha256`` with its copy and, when they differ,
+    fetches the JSON (a `Library` document) from ``url`` on the hub's HTTP
+    server, which answers with the same hash as its ETag."""
+
+    revision: int = Field(ge=1, description="grows with every publication")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of the library JSON")
+    size: int = Field(ge=0, description="bytes of the library JSON")
+    matters: int = Field(ge=0, description="number of published matters")
+    demo: bool = Field(description="true for made-up demonstration content")
+    url: str = Field(max_length=200, description="path of the library JSON on the hub")
+    published_at: datetime | None = None
+    ts: datetime = Field(default_factory=utcnow)
+
+
 # --- topics -----------------------------------------------------------------
 
 
@@ -244,6 +263,7 @@ class Channel(StrEnum):
     HALL_CALLS = "hall/calls"
     HALL_WINDOW = "hall/window"
     HALL_QUEUE = "hall/queue"
+    HALL_MATTERS = "hall/matters"
 
 
 @dataclass(frozen=True)
@@ -359,9 +379,18 @@ ROUTES: Final[tuple[Route, ...]] = (
         "hall/queue/{service}",
         "one service: waiting count and estimated wait in minutes",
     ),
+    Route(
+        Channel.HALL_MATTERS,
+        HallMatters,
+        "hub",
+        1,
+        True,
+        "hall/matters",
+        "manifest of the published matter library; devices fetch the JSON from its url",
+    ),
     Route(Channel.HALL, HallState, "hub", 1, True, "hall/{name}", "hall state rendered by boards"),
 )
-_RESERVED_HALL_NAMES: Final = frozenset({"calls", "window", "queue"})
+_RESERVED_HALL_NAMES: Final = frozenset({"calls", "window", "queue", "matters"})
 ROUTE_BY_CHANNEL: Final = {r.channel: r for r in ROUTES}
 
 
@@ -423,6 +452,9 @@ class Topics:
         if number < 0:
             raise ValueError(f"invalid window number {number}")
         return f"{self.root}/hall/window/{number}"
+
+    def hall_matters(self) -> str:
+        return f"{self.root}/hall/matters"
 
     def hall_queue(self, service_code: str) -> str:
         if not re.fullmatch(_SERVICE_RE, service_code):
@@ -491,11 +523,14 @@ _SERVICE_RE: Final = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
 
 
 def _parse_hall(rest: list[str]) -> ParsedTopic | None:
-    """``hall/calls``, ``hall/window/{n}``, ``hall/queue/{service}``, ``hall/{name}``.
+    """``hall/calls``, ``hall/matters``, ``hall/window/{n}``, ``hall/queue/{service}``,
+    ``hall/{name}``.
 
     The name of a window or queue topic is its window number or service code."""
     if rest == ["calls"]:
         return ParsedTopic(Channel.HALL_CALLS, None, "")
+    if rest == ["matters"]:
+        return ParsedTopic(Channel.HALL_MATTERS, None, "")
     if len(rest) == 2 and rest[0] == "window" and re.fullmatch(r"[0-9]{1,6}", rest[1]):
         return ParsedTopic(Channel.HALL_WINDOW, None, rest[1])
     if len(rest) == 2 and rest[0] == "queue" and re.fullmatch(_SERVICE_RE, rest[1]):

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 
 import central.auth.models
 import central.devices.models
+import central.matters.models
 import central.queueing.models  # noqa: F401 - registers the tables on the metadata
 from central.db import Base
 
