@@ -34,6 +34,8 @@ bench_app = typer.Typer(help="Benchmarks", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation", no_args_is_help=True)
 hall_app = typer.Typer(help="Hall configuration as YAML", no_args_is_help=True)
 audit_app = typer.Typer(help="Fairness log audit", no_args_is_help=True)
+matters_app = typer.Typer(help="Matter library (事项库): import, export, check, publish",
+                          no_args_is_help=True)  # fmt: skip
 app.add_typer(broker_app, name="broker")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
@@ -42,6 +44,9 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(docs_app, name="docs")
 app.add_typer(hall_app, name="hall")
 app.add_typer(audit_app, name="audit")
+guide_app = typer.Typer(help="智能导办: search the matter library", no_args_is_help=True)
+app.add_typer(guide_app, name="guide")
+app.add_typer(matters_app, name="matters")
 app.add_typer(simulate_app, name="simulate")
 
 ConfigOpt = Annotated[
@@ -98,15 +103,22 @@ def demo(
 
 
 @app.command()
-def hub() -> None:
+def hub(
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, max=32, help="HTTP worker processes")
+    ] = 1,
+) -> None:
     """Run the central hub (web, API and MQTT bridge)."""
-    from central.server import run_hub
+    from central.server import run_hub, run_hub_workers
 
     s = settings()
 
     def ready(url: str) -> None:
         typer.echo(f"hub ready: {url}", err=True)
 
+    if workers > 1:
+        run_hub_workers(s, workers=workers, config_file=_state.config, ready=ready)
+        return
     _run(run_hub(s, ready=ready))
 
 
@@ -328,7 +340,127 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@matters_app.command("import")
+def matters_import(
+    file: Annotated[
+        Path, typer.Argument(help="library file: .xlsx or .json", exists=True, dir_okay=False)
+    ],
+    publish: Annotated[bool, typer.Option("--publish", help="publish what is imported")] = False,
+    reason: Annotated[str, typer.Option("--reason", help="why (kept in each new version)")] = "",
+) -> None:
+    """Import a matter library; imports nothing and lists every bad row if any."""
+    from central.matters import admin
+    from central.matters.excel import LibraryFileInvalid
+
+    s = settings()
+    try:
+        typer.echo(f"正在读取并校验 {file} …", err=True)
+        library = admin.read_library(file)
+    except LibraryFileInvalid as exc:
+        for problem in exc.problems:
+            typer.echo(f"{file}: {problem}", err=True)
+        typer.echo(f"未导入：发现 {len(exc.problems)} 个问题", err=True)
+        raise typer.Exit(1) from None
+    with typer.progressbar(length=len(library.matters), label="导入事项", file=sys.stderr) as bar:
+        result = admin.import_library(
+            s, library, reason=reason or f"导入 {file.name}", publish=publish, progress=bar.update
+        )
+    for text in result.problems:
+        typer.echo(f"{file}: {text}", err=True)
+    typer.echo(result.summary(), err=not result.ok)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@matters_app.command("export")
+def matters_export(
+    file: Annotated[Path, typer.Argument(help="write here: .xlsx or .json")],
+) -> None:
+    """Export the matter library (every matter's newest version)."""
+    from central.matters import admin
+    from central.matters.excel import ExportError
+
+    try:
+        count = admin.export_library(settings(), file)
+    except ExportError as exc:
+        typer.echo(f"未导出：{exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"已导出 {count} 个事项到 {file}", err=True)
+
+
+@matters_app.command("check")
+def matters_check() -> None:
+    """要素完备检查: list every missing or inconsistent element; exit 1 on errors."""
+    from central.matters import admin
+
+    report = admin.check(settings())
+    for p in report.problems:
+        where = f"{p.matter_name or p.matter}（{p.matter}）" if p.matter else "事项库"
+        typer.echo(f"{p.severity_label}\t{where}\t{p.path}\t{p.message}")
+    typer.echo(report.summary(), err=bool(report.errors))
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@matters_app.command("publish")
+def matters_publish(
+    keys: Annotated[list[str] | None, typer.Argument(help="matter keys")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="publish every draft")] = False,
+) -> None:
+    """Publish matters: kiosks and mobile pages use them at once."""
+    from central.matters import admin
+    from central.matters.service import MatterNotFound
+
+    if not keys and not everything:
+        typer.echo("请指定事项标识，或用 --all 发布全部", err=True)
+        raise typer.Exit(2)
+    try:
+        done = admin.publish(settings(), keys or [], everything=everything)
+    except MatterNotFound as exc:
+        typer.echo(f"未发布：{exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"已发布 {len(done)} 个事项" + (f"：{'、'.join(done)}" if done else ""))
+
+
 # --- benchmarks and docs ----------------------------------------------------------
+
+
+LibraryOpt = Annotated[
+    Path | None,
+    typer.Option("--library", help="a library JSON file instead of the published library"),
+]
+
+
+@guide_app.command("ask")
+def guide_ask(
+    text: Annotated[str, typer.Argument(help="a question in Chinese, or pinyin")],
+    library: LibraryOpt = None,
+) -> None:
+    """Answer one question as the guidance page would (matters and FAQs)."""
+    from central.guidance.commands import ask_text, load_library
+    from central.guidance.search import GuideIndex
+
+    typer.echo(ask_text(GuideIndex(load_library(settings(), library)), text))
+
+
+@guide_app.command("recall")
+def guide_recall(
+    questions: Annotated[
+        Path, typer.Argument(help="labelled questions YAML", exists=True, dir_okay=False)
+    ] = Path("tests/guidance/questions.yaml"),
+    library: LibraryOpt = None,
+    k: Annotated[int, typer.Option(help="a hit is an expected matter in the top k")] = 3,
+    target: Annotated[float, typer.Option(help="exit 1 below this recall")] = 0.9,
+) -> None:
+    """Recall@k of the search on a labelled question set; exit 1 below target."""
+    from central.guidance.commands import load_library, recall_report
+    from central.guidance.search import GuideIndex
+
+    index = GuideIndex(load_library(settings(), library))
+    report = recall_report(index, questions, k=k)
+    typer.echo(report.text())
+    if report.recall < target:
+        raise typer.Exit(1)
 
 
 @bench_app.command("list")

@@ -162,6 +162,11 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
 
     engine, _ = await asyncio.to_thread(prepare, hub_settings, "demo")
     engine.dispose()
+    # The demo matter library (事项库, demo_library.json), published, so the
+    # guide pages and the admin 事项库 have content.
+    from central.matters.admin import seed_demo
+
+    await asyncio.to_thread(seed_demo, hub_settings)
 
     # Each prints a line when it is listening; the next one starts after it.
     broker = Child("broker", anxin_command("broker"), env, ready_marker="broker ready")
@@ -191,6 +196,7 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
         print(
             "\n安心政务大厅 Anxin Hall demo is running\n"
             f"  admin web (管理后台):  {url}/devices\n"
+            f"  smart guide (智能导办): {url}/guide\n"
             f"  login:                admin / {password}   (one-time password)\n"
             f"  MQTT broker:          127.0.0.1:{broker_port} (embedded)\n"
             f"  device processes:     {pids}\n"

@@ -86,6 +86,12 @@ class QueueSettings(Section):
         None, description="key of citizen id hashes; derived from hub.secret_key when unset"
     )
     timezone: str = Field("Asia/Shanghai", description="the hall's time zone (operating day)")
+    public_issuing: bool = Field(
+        True, description="citizens may take a ticket on their phone (/api/v1/public/tickets)"
+    )
+    public_per_address_per_hour: int = Field(
+        120, ge=1, description="public tickets per client address per hour (a hall's Wi-Fi is one)"
+    )
     day_rollover: dt.time = Field(
         dt.time(3, 0), description="local time at which the operating day changes"
     )

@@ -214,13 +214,10 @@ def hub_env(*, data_dir: Path, database_url: str, mqtt_port: int) -> dict[str, s
 
 @contextlib.contextmanager
 def hub_process(env: dict[str, str], *, workers: int, log: Path) -> Iterator[str]:
-    """The hub as `workers` uvicorn processes; yields its URL."""
+    """The hub as `anxin hub --workers N`; yields its URL."""
     port = free_port()
-    args = [
-        sys.executable, "-m", "uvicorn", "--factory", "bench.hubfactory:app_from_env",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+    args = [sys.executable, "-m", "anxin", "hub", "--workers", str(workers)]
+    env = {**env, "ANXIN_HUB__HOST": "127.0.0.1", "ANXIN_HUB__PORT": str(port)}
     with log.open("wb") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

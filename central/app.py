@@ -23,9 +23,14 @@ from central.devices import api as devices_api
 from central.devices import service as devices_service
 from central.devices import views as devices_views
 from central.devices.bridge import HubBridge
+from central.guidance import web as guidance_web
+from central.matters import api as matters_api
+from central.matters import views as matters_views
+from central.matters.outlet import MattersOutlet
 from central.metrics import HubMetrics
 from central.queueing import api as queue_api
 from central.queueing import citizen as queue_citizen
+from central.queueing import public as queue_public
 from central.queueing import reportviews as queue_reportviews
 from central.queueing import views as queue_views
 from central.queueing.callers import CallerButtons
@@ -56,16 +61,21 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=str(web / "templates"))
     bridge = HubBridge(settings=settings, sessions=sessions, metrics=metrics)
     state = HubState(settings, engine, sessions, metrics, bridge, templates)
-    outlets = QueueOutlets(settings=settings, sessions=sessions, bridge=bridge, bus=state.queue_bus)
+    outlets = QueueOutlets(
+        settings=settings, sessions=sessions, bridge=bridge, bus=state.queue_bus, clock=state.clock
+    )
     CallerButtons(bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings).attach()
+    matters = MattersOutlet.attach(bridge, sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bridge.start()
         await outlets.start()
+        await matters.start()
         try:
             yield
         finally:
+            await matters.stop()
             await outlets.stop()
             await bridge.stop()
             engine.dispose()
@@ -90,9 +100,10 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(web / "static")), name="static")
     for router in (auth_api.router, auth_views.router, devices_api.router, devices_views.router,
-                   queue_citizen.router):  # fmt: skip
+                   queue_citizen.router, queue_public.router, guidance_web.router):  # fmt: skip
         app.include_router(router)
-    for router in (queue_views.router, queue_reportviews.router, queue_api.router):
+    for router in (queue_views.router, queue_reportviews.router, queue_api.router,
+                   matters_views.router, matters_api.router):  # fmt: skip
         app.include_router(router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -11,12 +11,15 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.templating import Jinja2Templates
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
 from central.devices.bridge import HubBridge
 from central.metrics import HubMetrics
+from central.queueing.clock import HubClock
 from central.queueing.events import QueueBus
 
 _KEY = "anxin_hub"
@@ -32,6 +35,12 @@ class HubState:
     templates: Jinja2Templates
     # Listeners of queue changes (notification outbox, hall-state publisher).
     queue_bus: QueueBus = field(default_factory=QueueBus)
+    # "Now" for the API and pages; a test or simulation may move it.
+    clock: HubClock = field(default_factory=HubClock)
+    # Rate-limit counters of this hub process (public ticketing).
+    rate_limits: MovingWindowRateLimiter = field(
+        default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
+    )
 
 
 def attach_state(app: FastAPI, state: HubState) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -119,6 +120,14 @@ def test_demo_shows_four_devices_and_a_stopped_one_goes_offline(demo: Demo) -> N
         page.screenshot(path=str(ARTIFACTS / "demo-devices.png"), full_page=True)
         browser.close()
     assert took <= 1.5 * KEEPALIVE_S + 4
+
+    # The demo matter library is published: the citizen's guide finds matters.
+    base = demo.url.removesuffix("/devices")
+    library = httpx.get(f"{base}/api/v1/matters/library.json", timeout=10).json()
+    assert library["demo"] is True
+    assert len(library["matters"]) >= 30
+    guide = httpx.get(f"{base}/guide", params={"q": "开个小饭馆要办什么证"}, timeout=10)
+    assert "食品经营许可" in guide.text
 
     # Ctrl-C stops the rest cleanly.
     demo.proc.send_signal(signal.SIGINT)

@@ -220,6 +220,7 @@ def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaf
             clerk_id=user.id,
             bus=state.queue_bus,
             settings=state.settings,
+            now=state.clock.now(),
         )
     )
     return TicketOut.of(ticket)
@@ -256,6 +257,7 @@ def cancel_ticket(
             actor=_actor(user),
             bus=state.queue_bus,
             settings=state.settings,
+            now=state.clock.now(),
         )
     )
     return TicketOut.of(ticket)
@@ -264,7 +266,7 @@ def cancel_ticket(
 @router.get("/services/{code}/waiting", responses=_REFUSALS)
 def waiting_list(code: str, db: SessionDep, state: StateDep, _user: QueueStaff) -> list[TicketOut]:
     svc = _refusals(lambda: service.service_by_code(db, code))
-    day = operating_day(dt.datetime.now(dt.UTC), state.settings.queue)
+    day = operating_day(state.clock.now(), state.settings.queue)
     return [TicketOut.of(t) for t in service.waiting(db, service_id=svc.id, day=day)]
 
 
@@ -287,6 +289,7 @@ def _window(
             actor=_actor(user),
             bus=state.queue_bus,
             settings=state.settings,
+            now=state.clock.now(),
             **kw,
         )
     )

@@ -115,9 +115,11 @@ def _step_text(e: TicketEvent, number: str, windows: dict[int, int]) -> str:
     return f"{number} {text}"
 
 
-def status_context(session: Session, ticket: Ticket, *, zone: dt.tzinfo) -> dict[str, Any]:
+def status_context(
+    session: Session, ticket: Ticket, *, zone: dt.tzinfo, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Everything the page shows about a ticket; personal data only masked."""
-    now = utcnow()
+    now = now or utcnow()
     service = session.get(Service, ticket.service_id)
     window = session.get(Window, ticket.window_id) if ticket.window_id is not None else None
     chain = _chain(session, ticket)
@@ -197,7 +199,9 @@ def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) 
     ticket = _find(db, token)
     if ticket is None:
         return _not_found(request, state)
-    ctx = status_context(db, ticket, zone=_zone(state.settings.hub.display_timezone))
+    ctx = status_context(
+        db, ticket, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
+    )
     ctx.update(hall_name=state.settings.hall_name, token=token)
     return state.templates.TemplateResponse(request, "citizen/page.html", ctx, headers=_HEADERS)
 
@@ -207,6 +211,8 @@ def citizen_status(token: str, request: Request, db: SessionDep, state: StateDep
     ticket = _find(db, token)
     if ticket is None:
         return _not_found(request, state)
-    ctx = status_context(db, ticket, zone=_zone(state.settings.hub.display_timezone))
+    ctx = status_context(
+        db, ticket, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
+    )
     ctx.update(token=token)
     return state.templates.TemplateResponse(request, "citizen/_status.html", ctx, headers=_HEADERS)

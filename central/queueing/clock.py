@@ -34,3 +34,26 @@ def operating_day(now: dt.datetime, settings: QueueSettings) -> dt.date:
 def at_local(day: dt.date, time: dt.time, settings: QueueSettings) -> dt.datetime:
     """A local wall-clock time on `day`, as an aware UTC datetime."""
     return dt.datetime.combine(day, time, _zone(settings.timezone)).astimezone(dt.UTC)
+
+
+class HubClock:
+    """The hub's "now": real time, unless a test or a simulation moves it.
+
+    The HTTP API, the public and citizen pages and the hall-state publisher
+    read it, so a simulated day or a test at "10:00 on a weekday" runs
+    through the same code as the real hall. Moving it sets an offset: time
+    goes on flowing from the moment set. Per hub process.
+    """
+
+    def __init__(self) -> None:
+        self._offset = dt.timedelta(0)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._offset
+
+    def set(self, at: dt.datetime) -> None:
+        """From now on, time runs on from `at` (an aware datetime)."""
+        self._offset = at - dt.datetime.now(dt.UTC)
+
+    def reset(self) -> None:
+        self._offset = dt.timedelta(0)

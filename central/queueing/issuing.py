@@ -198,9 +198,14 @@ def issue(
     phone: str | None = None,
     appointment_at: dt.datetime | None = None,
     clerk_id: int | None = None,
+    holder: str | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Issue a ticket of the service with code `service`; refusals raise `QueueError`.
+
+    `holder` is an opaque key standing in for an identity when none is given
+    (a phone's browser on the public page): one open ticket per service per
+    holder, as for an identity.
 
     A mobile number (`phone`, or a `citizen_id` that is one) is kept encrypted
     for the SMS reminders (`notify.store_contact`) and never shown in full.
@@ -219,6 +224,8 @@ def issue(
         normalised = normalise_identity(citizen_id)
         citizen_hash = hash_identity(normalised, identity_key(settings))
         masked = mask_identity(normalised)
+    elif holder:
+        citizen_hash = hash_identity(f"holder:{holder}", identity_key(settings))
     if citizen_name:
         masked = " ".join(p for p in (privacy.mask_name(citizen_name), masked) if p)[:32]
 

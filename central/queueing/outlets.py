@@ -13,9 +13,8 @@ import contextlib
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
-from broker.contract import utcnow
 from central.devices.bridge import HubBridge
-from central.queueing.clock import operating_day
+from central.queueing.clock import HubClock, operating_day
 from central.queueing.events import QueueBus, QueueChange
 from central.queueing.hallstate import HallStatePublisher
 from central.queueing.notify import NotificationQueuer, NotificationWorker
@@ -29,12 +28,14 @@ class QueueOutlets:
         sessions: sessionmaker[Session],
         bridge: HubBridge,
         bus: QueueBus,
+        clock: HubClock,
     ) -> None:
         self.hallstate = HallStatePublisher(
             sessions=sessions,
             topics=bridge.topics,
             publish=lambda topic, payload: bridge.mqtt.publish(topic, payload, qos=1, retain=True),
-            today=lambda: operating_day(utcnow(), settings.queue),
+            today=lambda: operating_day(clock.now(), settings.queue),
+            clock=clock.now,
         )
         self.queuer = NotificationQueuer(signature=settings.notify.signature)
         self.worker = NotificationWorker.from_settings(settings, sessions)

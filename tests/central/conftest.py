@@ -98,9 +98,16 @@ class Hub:
 
 @asynccontextmanager
 async def running_hub(
-    *, database_url: str, tmp_path: Path, broker: RunningBroker | None, **hub: Any
+    *,
+    database_url: str,
+    tmp_path: Path,
+    broker: RunningBroker | None,
+    queue: dict[str, Any] | None = None,
+    **hub: Any,
 ) -> AsyncIterator[Hub]:
     settings = hub_settings(database_url=database_url, tmp_path=tmp_path, broker=broker, **hub)
+    if queue:
+        settings = settings.model_copy(update={"queue": settings.queue.model_copy(update=queue)})
     await asyncio.to_thread(upgrade_database, settings)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)

@@ -14,7 +14,6 @@ import pytest
 
 from broker.contract import HallCalls, HallQueue, HallWindow, Payload, Topics, decode, new_id
 from broker.session import MqttSession
-from central.queueing import outlets
 from central.queueing.hallstate import calls_snapshot, queue_snapshots, window_snapshots
 from central.queueing.models import Priority
 from tests.central.conftest import Hub, running_hub
@@ -135,10 +134,10 @@ async def _board(broker: RunningBroker) -> AsyncIterator[Board]:
 async def _hub_hall(
     mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Hub, Hall]]:
-    # The hall's clock is a fixed morning; the publisher's "today" follows it.
-    monkeypatch.setattr(outlets, "utcnow", lambda: MORNING)
     async with running_hub(database_url=database_url, tmp_path=tmp_path, broker=mosquitto) as hub:
         state = hub.state
+        # The hall's clock is a fixed morning; the publisher's "today" follows it.
+        state.clock.set(MORNING)
         yield hub, Hall(hub.settings, state.engine, state.sessions, bus=state.queue_bus)
 
 
