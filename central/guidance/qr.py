@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
-import qrcode  # type: ignore[import-untyped]
-from qrcode.constants import ERROR_CORRECT_M  # type: ignore[import-untyped]
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
 
 
 def qr_svg(data: str, *, size_px: int = 200, title: str = "") -> str:
