@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from broker.contract import utcnow
 from central.deps import SessionDep
 from central.guidance.flow import AnswerError, Step, decode_answers, encode_answers, step
 from central.guidance.loader import LOADER, Loaded
@@ -129,7 +128,7 @@ def guide_matter(
         "route": None,
     }
     if current.done:
-        now = utcnow()
+        now = state.clock.now()
         day = operating_day(now, state.settings.queue)
         ctx["route"] = route(db, loaded.library, matter, day=day, now=now)
     name = "guide/_step.html" if _is_fragment(request) else "guide/matter.html"
@@ -160,7 +159,9 @@ def guide_checklist(
         "stale": stale,
         "qr": qr_svg(own_url, size_px=168, title="扫码查看办事清单"),
         "url": own_url,
-        "printed": local_time(utcnow(), state.settings.queue).strftime("%Y年%m月%d日 %H:%M"),
+        "printed": local_time(state.clock.now(), state.settings.queue).strftime(
+            "%Y年%m月%d日 %H:%M"
+        ),
         "guide_url": _step_url(key, current.answers),
     }
     return state.templates.TemplateResponse(request, "guide/checklist.html", ctx, headers=_HEADERS)

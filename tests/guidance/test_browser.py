@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from broker.contract import utcnow
 from central.db import make_engine, make_sessionmaker, upgrade_database
 from central.matters.service import import_library
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.central.conftest import hub_settings, serving_hub
 from tests.conftest import RunningBroker
 from tests.guidance.library import small_library
-from tests.queueing.hall import Hall
+from tests.queueing.hall import MORNING, Hall
 
 
 def prepare(url: str, tmp_path: Path) -> None:
@@ -40,7 +39,7 @@ def prepare(url: str, tmp_path: Path) -> None:
         hall.login(13, hall.clerk("li", ["individual_business"]))
         hall.login(14, hall.clerk("zhao", ["individual_business"]))
         for _ in range(3):
-            hall.issue("individual_business", now=utcnow())
+            hall.issue("individual_business", now=MORNING)
     finally:
         engine.dispose()
 
@@ -52,7 +51,9 @@ async def test_a_citizen_finds_the_matter_answers_and_gets_the_checklist_on_a_ph
 ) -> None:
     url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     await asyncio.to_thread(prepare, url, tmp_path)
-    settings = hub_settings(database_url=url, tmp_path=tmp_path, broker=mosquitto, port=0)
+    settings = hub_settings(
+        database_url=url, tmp_path=tmp_path, broker=mosquitto, port=0, clock_start=MORNING
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     async with serving_hub(settings) as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
