@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from broker.contract import DeviceKind
 from broker.session import BrokerAddress
+from printer.settings import PrinterSettings
 
 _DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
@@ -72,6 +73,11 @@ class HubSettings(Section):
     cookie_secure: bool = Field(
         False, description="send the session cookie over HTTPS only (set behind TLS)"
     )
+    clock_start: dt.datetime | None = Field(
+        None,
+        description="start the hub's clock at this moment, then let it run (tests, training); "
+        "never set in a real hall",
+    )
 
 
 class QueueSettings(Section):
@@ -94,6 +100,26 @@ class QueueSettings(Section):
     )
     day_rollover: dt.time = Field(
         dt.time(3, 0), description="local time at which the operating day changes"
+    )
+
+
+class KioskSettings(Section):
+    """Kiosk ticketing (`central.queueing.kiosks` on the hub, `edge.kinds.kiosk`
+    on the kiosk): the reserved offline blocks and the online timeout."""
+
+    offline_block: int = Field(
+        20, ge=1, le=500, description="unused reserved numbers each kiosk keeps per service and day"
+    )
+    days_ahead: int = Field(1, ge=0, le=7, description="also reserve for this many next days")
+    replenish_s: float = Field(30.0, gt=0, description="hub checks every kiosk's blocks this often")
+    request_timeout_s: float = Field(
+        1.5, gt=0, le=30, description="kiosk waits this long for the hub, then issues offline"
+    )
+    retry_online_s: float = Field(
+        10.0, gt=0, description="after a timeout, go straight to the block for this long"
+    )
+    control_socket: bool = Field(
+        False, description="serve the local control socket (always on with --sim)"
     )
 
 
@@ -149,7 +175,9 @@ class PortsSettings(Section):
 
     buttons: ButtonsPort = Field(default_factory=SimPort, description="call buttons")
     led: LedPort = Field(default_factory=SimPort, description="status / window LED")
-    printer: SimPort = Field(default_factory=SimPort, description="ticket printer")
+    printer: Annotated[SimPort | PrinterSettings, Field(discriminator="kind")] = Field(
+        default_factory=SimPort, description="ticket printer (ESC/POS: kind = \"escpos\")"
+    )
     serial_board: SimPort = Field(default_factory=SimPort, description="serial LED board")
     camera: SimPort = Field(default_factory=SimPort, description="camera")
     screen: SimPort = Field(default_factory=SimPort, description="screen")
@@ -187,6 +215,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    kiosk: KioskSettings = Field(default_factory=KioskSettings)
     device: DeviceSettings = Field(default_factory=DeviceSettings)
 
     @model_validator(mode="after")
