@@ -1,0 +1,295 @@
+"""The kiosk application: Kivy set up for a touch screen, the view-model
+wired to a ticket source, a printer, the matter library and the hall.
+
+``run_kiosk(...)`` blocks until the window closes; the UI runs on Kivy's
+asyncio loop (``App.async_run``), so `TicketSource.take` is awaited there.
+A ticket source that lives on another thread's loop (the device process)
+is wrapped with `ThreadedTicketSource`. Live inputs from other threads (hall
+queue figures, a new matter library, an ID card read) go through the
+`KioskHandle` given to ``on_ready``; it hands them to Kivy's main thread.
+
+Kivy reads its configuration when first imported, so this module imports
+Kivy only inside functions, after `configure_kivy` has set the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from broker.contract import HallQueue
+from central.matters.schema import Library
+from edge.kinds.kiosk_api import IssuedTicket, TicketSource
+from kiosk_ui.viewmodels.kiosk import KioskClock, KioskSettings, KioskViewModel
+from kiosk_ui.viewmodels.offer import HallOffer, LibrarySource
+from printer.api import PrintOutcome, TicketOutput
+
+log = logging.getLogger(__name__)
+
+# WenQuanYi Micro Hei first: its .ttc opens on the Chinese face. Noto CJK
+# .ttc files open on the Japanese face (wrong glyph shapes), so they are not listed.
+CJK_FONTS: Final = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
+SIZES: Final = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+
+
+def find_cjk_font(candidates: tuple[str, ...] = CJK_FONTS) -> str | None:
+    return next((p for p in candidates if Path(p).is_file()), None)
+
+
+def configure_kivy(
+    *,
+    orientation: str = "portrait",
+    size: tuple[int, int] | None = None,
+    fullscreen: bool = False,
+    kivy_home: str | None = None,
+) -> tuple[int, int]:
+    """Set Kivy's environment and window before Kivy is imported; returns the size."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    if kivy_home:
+        os.environ["KIVY_HOME"] = kivy_home
+    width, height = size or SIZES.get(orientation, SIZES["portrait"])
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "resizable", "0" if fullscreen else "1")
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("kivy", "exit_on_escape", "0")
+    return width, height
+
+
+def register_cjk_font() -> str:
+    """Make the CJK font Kivy's default (every Label, Button, TextInput)."""
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+
+    path = find_cjk_font()
+    if path is None:
+        raise RuntimeError("没有找到中文字体：请安装 fonts-wqy-microhei")
+    LabelBase.register(DEFAULT_FONT, fn_regular=path, fn_bold=path)
+    return path
+
+
+class ThreadedTicketSource:
+    """A `TicketSource` living on another thread's event loop, used from Kivy's loop."""
+
+    def __init__(self, source: TicketSource, loop: asyncio.AbstractEventLoop) -> None:
+        self._source = source
+        self._loop = loop
+
+    @property
+    def online(self) -> bool:
+        return self._source.online
+
+    async def take(
+        self,
+        service: str,
+        *,
+        priority: str = "normal",
+        priority_reason: str | None = None,
+        citizen_id: str | None = None,
+        matter: str | None = None,
+    ) -> IssuedTicket:
+        future = asyncio.run_coroutine_threadsafe(
+            self._source.take(
+                service,
+                priority=priority,
+                priority_reason=priority_reason,
+                citizen_id=citizen_id,
+                matter=matter,
+            ),
+            self._loop,
+        )
+        return await asyncio.wrap_future(future)
+
+
+class SearchIndexHolder:
+    """The guide search index, built in a worker thread (jieba takes a second or two)."""
+
+    def __init__(self) -> None:
+        self.index: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        return self.index
+
+    def build(self, library: Library, done: Callable[[], None] | None = None) -> None:
+        def work() -> None:
+            from central.guidance.search import index_for
+
+            try:
+                built = index_for(library)
+            except Exception:
+                log.exception("search index build failed")
+                return
+            with self._lock:
+                self.index = built
+            if done is not None:
+                done()
+
+        threading.Thread(target=work, name="kiosk-search-index", daemon=True).start()
+
+
+@dataclass
+class KioskHandle:
+    """Thread-safe inputs to a running kiosk UI."""
+
+    vm: KioskViewModel
+    library_source: LibrarySource
+    _call: Callable[[Callable[[], None]], None]
+    started_at: float = 0.0
+    first_frame_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def update_queue(self, queue: HallQueue) -> None:
+        self._call(lambda: self.vm.update_queue(queue))
+
+    def update_library_json(self, data: bytes | str) -> None:
+        """A library JSON fetched from the hub; a bad one is refused, the old one kept."""
+
+        def apply() -> None:
+            self.library_source.update_json(data)
+
+        self._call(apply)
+
+    def id_card_read(self, number: str) -> None:
+        self._call(lambda: self.vm.id_card_read(number))
+
+    def stop(self) -> None:
+        def stop() -> None:
+            from kivy.app import App
+
+            app = App.get_running_app()
+            if app is not None:
+                app.stop()
+
+        self._call(stop)
+
+
+def _on_main_thread(fn: Callable[[], None]) -> None:
+    from kivy.clock import Clock
+
+    Clock.schedule_once(lambda _dt: fn(), 0)
+
+
+def build_app(
+    *,
+    source: TicketSource,
+    output: TicketOutput,
+    library: Library | LibrarySource,
+    offer: HallOffer,
+    settings: KioskSettings,
+    queues: Mapping[str, HallQueue] | None = None,
+    on_ready: Callable[[KioskHandle], None] | None = None,
+    on_print_problem: Callable[[PrintOutcome], None] | None = None,
+    started_at: float | None = None,
+    clock: KioskClock | None = None,
+) -> Any:
+    """The Kivy `App` (Kivy must be configured first: `configure_kivy`)."""
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    from kiosk_ui.screens.root import KioskRoot
+
+    register_cjk_font()
+    library_source = library if isinstance(library, LibrarySource) else LibrarySource(library)
+    index = SearchIndexHolder()
+    t0 = started_at if started_at is not None else time.monotonic()
+
+    class KioskApp(App):  # type: ignore[misc]
+        title = settings.hall_name
+
+        def build(self) -> Any:
+            self.vm = KioskViewModel(
+                source=source,
+                output=output,
+                offer=offer,
+                library=library_source.library,
+                settings=settings,
+                queues=queues,
+                search_index=index,
+                on_print_problem=on_print_problem,
+                clock=clock,
+                strict=False,
+            )
+            self.handle = KioskHandle(self.vm, library_source, _on_main_thread, t0)
+
+            def new_library(lib: Library) -> None:
+                def apply() -> None:
+                    self.vm.set_library(lib)
+                    index.index = None
+                    index.build(lib, lambda: _on_main_thread(self.vm.refresh))
+
+                _on_main_thread(apply)
+
+            library_source.subscribe(new_library)
+            self.root_widget = KioskRoot(self.vm, settings.orientation)
+            Clock.schedule_interval(lambda _dt: self.vm.tick(), 1.0)
+            Clock.schedule_once(self._first_frame, 0)
+            return self.root_widget
+
+        def _first_frame(self, _dt: float) -> None:
+            self.handle.first_frame_s = time.monotonic() - t0
+            log.info("kiosk first screen after %.2f s", self.handle.first_frame_s)
+            index.build(library_source.library, lambda: _on_main_thread(self.vm.refresh))
+            if on_ready is not None:
+                on_ready(self.handle)
+
+    return KioskApp()
+
+
+async def run_kiosk_async(**kwargs: Any) -> None:
+    """`run_kiosk` on the caller's asyncio loop (Kivy must run on the main thread)."""
+    app = build_app(**kwargs)
+    await app.async_run(async_lib="asyncio")
+
+
+def run_kiosk(
+    *,
+    source: TicketSource,
+    output: TicketOutput,
+    library: Library | LibrarySource,
+    offer: HallOffer,
+    settings: KioskSettings | None = None,
+    queues: Mapping[str, HallQueue] | None = None,
+    source_loop: asyncio.AbstractEventLoop | None = None,
+    size: tuple[int, int] | None = None,
+    fullscreen: bool = False,
+    kivy_home: str | None = None,
+    on_ready: Callable[[KioskHandle], None] | None = None,
+    on_print_problem: Callable[[PrintOutcome], None] | None = None,
+) -> None:
+    """Run the kiosk UI until its window closes (call on the main thread).
+
+    ``source_loop``: the loop the ticket source runs on when it is not this
+    thread's (the device's MQTT session on a worker thread)."""
+    started = time.monotonic()
+    settings = settings or KioskSettings(hall_name=offer.hall_name)
+    orientation = settings.orientation if settings.orientation != "auto" else "portrait"
+    configure_kivy(orientation=orientation, size=size, fullscreen=fullscreen, kivy_home=kivy_home)
+    if source_loop is not None:
+        source = ThreadedTicketSource(source, source_loop)
+    asyncio.run(
+        run_kiosk_async(
+            source=source,
+            output=output,
+            library=library,
+            offer=offer,
+            settings=settings,
+            queues=queues,
+            on_ready=on_ready,
+            on_print_problem=on_print_problem,
+            started_at=started,
+        )
+    )
