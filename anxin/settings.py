@@ -176,7 +176,7 @@ class PortsSettings(Section):
     buttons: ButtonsPort = Field(default_factory=SimPort, description="call buttons")
     led: LedPort = Field(default_factory=SimPort, description="status / window LED")
     printer: Annotated[SimPort | PrinterSettings, Field(discriminator="kind")] = Field(
-        default_factory=SimPort, description="ticket printer (ESC/POS: kind = \"escpos\")"
+        default_factory=SimPort, description='ticket printer (ESC/POS: kind = "escpos")'
     )
     serial_board: SimPort = Field(default_factory=SimPort, description="serial LED board")
     camera: SimPort = Field(default_factory=SimPort, description="camera")

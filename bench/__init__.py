@@ -40,9 +40,17 @@ def _guidance(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return run(settings, quick=quick)
 
 
+def _ticket_print(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """Kiosk tap -> ticket bytes at the printer, online (broker + hub) and offline (block)."""
+    from bench.ticket_print import run
+
+    return run(settings, quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "fleet": _fleet,
     "call-latency": _call_latency,
     "ticket-throughput": _ticket_throughput,
     "guidance": _guidance,
+    "ticket-print": _ticket_print,
 }
