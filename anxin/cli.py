@@ -48,6 +48,8 @@ guide_app = typer.Typer(help="智能导办: search the matter library", no_args_
 app.add_typer(guide_app, name="guide")
 app.add_typer(matters_app, name="matters")
 app.add_typer(simulate_app, name="simulate")
+devices_app = typer.Typer(help="Device registry: bind callers to windows", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -232,7 +234,54 @@ def device(
             update={"username": id, "password": SecretStr(mqtt_password(secret, id))}
         )
     dev = base.device.model_copy(update={"id": id, "kind": kind, "sim": sim or base.device.sim})
-    _run(run_device(base.model_copy(update={"device": dev, "mqtt": mqtt})))
+    update: dict[str, Any] = {"device": dev, "mqtt": mqtt}
+    if kind is DeviceKind.KIOSK and dev.sim:
+        # A simulated kiosk has no touch screen: `anxin kiosk take` drives it.
+        update["kiosk"] = base.kiosk.model_copy(update={"control_socket": True})
+    _run(run_device(base.model_copy(update=update)))
+
+
+kiosk_app = typer.Typer(
+    help="Drive a running kiosk through its local control", no_args_is_help=True
+)
+app.add_typer(kiosk_app, name="kiosk")
+
+
+def _kiosk_call(device_id: str, request: dict[str, Any]) -> Any:
+    import asyncio
+
+    from edge.kinds.kiosk_control import call_control
+
+    data_dir = settings().data_dir / "devices" / device_id
+    try:
+        return asyncio.run(call_control(data_dir, request))
+    except OSError as exc:
+        typer.echo(f"kiosk {device_id} is not running with its local control: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@kiosk_app.command("take")
+def kiosk_take(
+    service: Annotated[str, typer.Argument(help="service code")],
+    id: Annotated[str, typer.Option("--id", help="kiosk id")] = "kiosk-01",
+    green: Annotated[str | None, typer.Option(help="绿色通道 with this reason code")] = None,
+    citizen_id: Annotated[str | None, typer.Option(help="ID card or mobile number")] = None,
+    matter: Annotated[str | None, typer.Option(help="matter key")] = None,
+) -> None:
+    """Take a ticket at a running kiosk (as a tap would) and print it as JSON."""
+    answer = _kiosk_call(id, {
+        "op": "take", "service": service, "priority": "green" if green else "normal",
+        "priority_reason": green, "citizen_id": citizen_id, "matter": matter, "print": True,
+    })  # fmt: skip
+    typer.echo(json.dumps(answer, ensure_ascii=False))
+    if not answer.get("ok"):
+        raise typer.Exit(1)
+
+
+@kiosk_app.command("status")
+def kiosk_status(id: Annotated[str, typer.Option("--id", help="kiosk id")] = "kiosk-01") -> None:
+    """Online or offline, and the unused reserved numbers per service today."""
+    typer.echo(json.dumps(_kiosk_call(id, {"op": "status"}), ensure_ascii=False))
 
 
 # --- administration -------------------------------------------------------------
@@ -306,6 +355,33 @@ def hall_import(
         raise typer.Exit(1)
     for username, password in report.passwords.items():
         typer.echo(f"新建窗口人员 {username}  一次性密码：{password}")
+
+
+@devices_app.command("bind")
+def devices_bind(
+    device_id: Annotated[str, typer.Argument(help="caller id, e.g. caller-07")],
+    window: Annotated[int | None, typer.Option(min=1, help="window number")] = None,
+    unbind: Annotated[bool, typer.Option("--unbind", help="remove the binding")] = False,
+) -> None:
+    """Bind a caller to a window: its buttons then act there (published in its config)."""
+    from central.devices.admin import WindowMissing, bind_window
+    from central.devices.service import DeviceNotFound, SettingsInvalid
+
+    if (window is None) == (not unbind):
+        typer.echo("请用 --window N 指定窗口，或用 --unbind 解除绑定", err=True)
+        raise typer.Exit(2)
+    try:
+        bound = bind_window(settings(), device_id, None if unbind else window)
+    except DeviceNotFound:
+        typer.echo(f"设备 {device_id} 尚未上线过", err=True)
+        raise typer.Exit(1) from None
+    except (SettingsInvalid, WindowMissing) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    done = f"已绑定到 {window} 号窗口" if not unbind else "已解除窗口绑定"
+    typer.echo(f"呼叫器 {device_id} {done}（配置版本 {bound.snapshot.config_version}）")
+    if not bound.published:
+        typer.echo("消息服务器暂不可达：中心重新连接后会下发该配置", err=True)
 
 
 @hall_app.command("export")

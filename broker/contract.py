@@ -13,6 +13,9 @@ Topic tree (``{root}`` is ``anxin/v1/{hall}``)::
     {root}/dev/{id}/cmd/{name}        QoS 1     Command         hub -> device (never retained)
     {root}/dev/{id}/result            QoS 1     CommandResult   device -> hub
     {root}/dev/{id}/config            retained  DeviceConfig    hub -> device
+    {root}/dev/{id}/ticket_req        QoS 0     TicketRequest   kiosk -> hub (one tap)
+    {root}/dev/{id}/ticket_reply      QoS 0     TicketReply     hub -> kiosk (the answer)
+    {root}/dev/{id}/blocks            retained  KioskBlocks     hub -> kiosk (offline numbers)
     {root}/hall/calls                 retained  HallCalls       hub -> boards (last N calls)
     {root}/hall/window/{n}            retained  HallWindow      hub -> boards (one per window)
     {root}/hall/queue/{service}       retained  HallQueue       hub -> boards (one per service)
@@ -23,6 +26,33 @@ Conventions follow Sparkplug B 3.0 (birth/death with a per-connection counter,
 ``bdSeq``), Home Assistant (retained availability) and zigbee2mqtt (one device
 branch per device). A device may write only its own branch and never ``cmd``,
 ``ack`` or ``config``; only the hub writes those (see `acl_rules`).
+
+Kiosk tickets (取号), online and offline:
+
+- **Online, a request/response pair.** A tap publishes a `TicketRequest`
+  with a fresh ``request_id`` on the kiosk's own ``ticket_req``; the hub
+  issues through the queue service (channel ``kiosk``) and answers on that
+  kiosk's ``ticket_reply`` with the same id: the ticket, or a refusal with
+  its Chinese reason. Both are QoS 0 and never retained, and the request
+  never goes through the durable outbox: a ticket request must not be
+  replayed later (a citizen who left must not get a ticket an hour after
+  the tap). QoS 0 is never redelivered after a reconnection; a request or
+  answer that is lost is one the kiosk has already given up on. The hub
+  claims each (device, request id) once in its database, so a duplicate or
+  a second hub worker never issues twice.
+- **Offline, from reserved blocks.** While online, the hub keeps every kiosk
+  supplied with number blocks per service and operating day (retained
+  ``blocks``, a `KioskBlocks`; it also carries the services, their opening
+  hours and the hub's clock). Reserved numbers advance the service's day
+  counter, so online issuing never uses them. When the hub does not answer
+  within the kiosk's timeout, the kiosk issues from its block, journals the
+  ticket in its SQLite file before it is printed, and reports it through the
+  durable outbox as a ``ticket_offline`` event; the hub adds it to its queue
+  at its original issue time (channel ``offline_block``), once. A kiosk that
+  gave up on a request it had sent emits ``ticket_void`` (outbox) with the
+  request id: should the hub have issued it after all, that ticket is
+  cancelled (nobody holds it), and a request that arrives after its void is
+  not issued.
 """
 
 from __future__ import annotations
@@ -133,6 +163,26 @@ class Command(Payload):
     issued_at: datetime = Field(default_factory=utcnow)
     deadline: datetime = Field(description="not run when received after this time")
     args: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallerFeedback(BaseModel):
+    """Arguments of ``cmd/feedback`` to a caller: what became of its button press
+    (the caller's LED lights once, long, when accepted and blinks fast when refused)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    button: str = Field(max_length=32, description="the button pressed, e.g. next")
+    ok: bool = Field(description="true: the hub did it; false: refused")
+    reason: str | None = Field(None, max_length=200, description="why refused (Chinese)")
+    ticket: str | None = Field(
+        None, max_length=8, description="the ticket number now at the window"
+    )
+    window: int | None = Field(None, ge=0, description="the window the caller is bound to")
+
+
+# Commands with typed arguments beyond ``ping`` and ``identify``: (name, device kind, args).
+COMMAND_ARGS: tuple[tuple[str, str, type[BaseModel]], ...] = (
+    ("feedback", "caller", CallerFeedback),
+)
 
 
 class ResultStatus(StrEnum):
@@ -247,6 +297,81 @@ class HallMatters(Payload):
     ts: datetime = Field(default_factory=utcnow)
 
 
+class TicketRequest(Payload):
+    """A kiosk asks for a ticket (one tap). Never retained, never replayed."""
+
+    request_id: str = Field(min_length=8, max_length=64, description="fresh per tap")
+    service: ServiceCode = Field(description="service code")
+    priority: Literal["normal", "green"] = Field("normal", description="green: 绿色通道")
+    priority_reason: str | None = Field(
+        None, max_length=32, description="reason code, required for green (e.g. elderly)"
+    )
+    citizen_id: str | None = Field(
+        None,
+        max_length=32,
+        description="身份证号 or mobile number for the one-ticket rule; hashed by the hub",
+    )
+    matter: str | None = Field(None, max_length=64, description="matter key from the guidance")
+    ts: datetime = Field(default_factory=utcnow, description="device time of the tap")
+
+
+class TicketReply(Payload):
+    """The hub's answer to one `TicketRequest`: a ticket, or a refusal."""
+
+    request_id: str = Field(min_length=8, max_length=64)
+    ok: bool
+    reason: str = Field("", max_length=200, description="refusal in Chinese, shown as is")
+    number: str | None = Field(None, max_length=8, description="ticket number, e.g. A012")
+    service: ServiceCode | None = None
+    service_name: str | None = Field(None, max_length=64)
+    priority: str = Field("normal", max_length=16)
+    ahead: int | None = Field(None, ge=0, description="people ahead now")
+    minutes: int | None = Field(None, ge=0, description="estimated wait; null when unknown")
+    issued_at: datetime | None = None
+    citizen_url: str | None = Field(None, max_length=300, description="the QR page (办事一码通)")
+    hub_time: datetime = Field(default_factory=utcnow, description="the hub's clock")
+
+
+class KioskService(BaseModel):
+    """A service as a kiosk needs it to issue offline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    code: ServiceCode
+    name: str = Field(max_length=64)
+    prefix: str = Field(min_length=1, max_length=1)
+    width: int = Field(ge=1, le=6, description="digits of the number (A001: 3)")
+    opens_at: str = Field(pattern=r"^\d{2}:\d{2}$", description="local HH:MM")
+    closes_at: str = Field(pattern=r"^\d{2}:\d{2}$", description="local HH:MM")
+
+
+class NumberBlock(BaseModel):
+    """Numbers ``first``..``last`` of a service on one operating day, reserved
+    for one kiosk: the hub never issues them itself."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    service: ServiceCode
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="operating day")
+    first: int = Field(ge=1)
+    last: int = Field(ge=1)
+
+
+class KioskBlocks(Payload):
+    """Retained, per kiosk: what it needs to keep issuing without the hub.
+
+    The whole current picture, not a delta: the services with their hours,
+    the blocks of today and the next day that still have unused numbers (as
+    far as the hub knows), the hub's clock and where citizen pages live. The
+    kiosk keeps every block it has seen in its journal; blocks only grow."""
+
+    services: tuple[KioskService, ...] = Field(max_length=100)
+    blocks: tuple[NumberBlock, ...] = Field(max_length=400)
+    timezone: str = Field(max_length=64, description="the hall's time zone")
+    day_rollover: str = Field(pattern=r"^\d{2}:\d{2}$", description="local HH:MM")
+    citizen_base_url: str = Field(max_length=200, description="prefix of /t/{token}")
+    hub_time: datetime = Field(default_factory=utcnow, description="the hub's clock")
+    ts: datetime = Field(default_factory=utcnow)
+
+
 # --- topics -----------------------------------------------------------------
 
 
@@ -264,6 +389,9 @@ class Channel(StrEnum):
     HALL_WINDOW = "hall/window"
     HALL_QUEUE = "hall/queue"
     HALL_MATTERS = "hall/matters"
+    TICKET_REQUEST = "ticket_req"
+    TICKET_REPLY = "ticket_reply"
+    BLOCKS = "blocks"
 
 
 @dataclass(frozen=True)
@@ -388,6 +516,33 @@ ROUTES: Final[tuple[Route, ...]] = (
         "hall/matters",
         "manifest of the published matter library; devices fetch the JSON from its url",
     ),
+    Route(
+        Channel.TICKET_REQUEST,
+        TicketRequest,
+        "device",
+        0,
+        False,
+        "dev/{id}/ticket_req",
+        "a kiosk asks for a ticket (request id; never through the outbox, never replayed)",
+    ),
+    Route(
+        Channel.TICKET_REPLY,
+        TicketReply,
+        "hub",
+        0,
+        False,
+        "dev/{id}/ticket_reply",
+        "the ticket issued for a request id, or the refusal in Chinese",
+    ),
+    Route(
+        Channel.BLOCKS,
+        KioskBlocks,
+        "hub",
+        1,
+        True,
+        "dev/{id}/blocks",
+        "number blocks reserved for a kiosk's offline issuing, services and hours",
+    ),
     Route(Channel.HALL, HallState, "hub", 1, True, "hall/{name}", "hall state rendered by boards"),
 )
 _RESERVED_HALL_NAMES: Final = frozenset({"calls", "window", "queue", "matters"})
@@ -456,6 +611,15 @@ class Topics:
     def hall_matters(self) -> str:
         return f"{self.root}/hall/matters"
 
+    def ticket_request(self, device_id: str) -> str:
+        return self.device(device_id, Channel.TICKET_REQUEST)
+
+    def ticket_reply(self, device_id: str) -> str:
+        return self.device(device_id, Channel.TICKET_REPLY)
+
+    def blocks(self, device_id: str) -> str:
+        return self.device(device_id, Channel.BLOCKS)
+
     def hall_queue(self, service_code: str) -> str:
         if not re.fullmatch(_SERVICE_RE, service_code):
             raise ValueError(f"service code {service_code!r} cannot be a topic level")
@@ -471,6 +635,7 @@ class Topics:
             (f"{dev}/health", 0),
             (f"{dev}/evt/+", 1),
             (f"{dev}/result", 1),
+            (f"{dev}/ticket_req", 0),
         ]
 
     def device_subscriptions(self, device_id: str) -> list[tuple[str, int]]:
@@ -482,6 +647,8 @@ class Topics:
             (self.status(device_id), 1),
             (self.hub_status(), 1),
             (f"{self.root}/hall/#", 1),
+            (self.ticket_reply(device_id), 0),
+            (self.blocks(device_id), 1),
         ]
 
     # Parsing -----------------------------------------------------------------
@@ -602,10 +769,10 @@ HUB_USER: Final = "hub"
 def acl_rules(topics: Topics, user: str) -> list[AclRule]:
     """The ACL of one MQTT user: the hub, or a device (its user is its id).
 
-    A device writes only its own status, health, events and results and reads
-    only what is addressed to it; only the hub writes ``cmd``, ``ack`` and
-    ``config``. The same rules feed the Mosquitto ACL file and the embedded
-    broker's topic plugin.
+    A device writes only its own status, health, events, results and ticket
+    requests and reads only what is addressed to it; only the hub writes
+    ``cmd``, ``ack``, ``config``, ``ticket_reply`` and ``blocks``. The same
+    rules feed the Mosquitto ACL file and the embedded broker's topic plugin.
     """
     if user == HUB_USER:
         return [AclRule("readwrite", f"{topics.root}/#")]
@@ -618,6 +785,10 @@ def acl_rules(topics: Topics, user: str) -> list[AclRule]:
         AclRule("read", f"{own}/cmd/+"),
         AclRule("read", f"{own}/ack"),
         AclRule("read", f"{own}/config"),
+        # Kiosk tickets: a device asks only for itself and hears only its answers.
+        AclRule("write", f"{own}/ticket_req"),
+        AclRule("read", f"{own}/ticket_reply"),
+        AclRule("read", f"{own}/blocks"),
         AclRule("read", topics.hub_status()),
         AclRule("read", f"{topics.root}/hall/#"),
     ]

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.contract import MAX_PAYLOAD_BYTES, ROUTES, SCHEMA_VERSION, TOPIC_PREFIX, acl_rules
+from broker.contract import (
+    COMMAND_ARGS,
+    MAX_PAYLOAD_BYTES,
+    ROUTES,
+    SCHEMA_VERSION,
+    TOPIC_PREFIX,
+    acl_rules,
+)
 from broker.contract import Topics as _Topics
 
 _HEADER = """\
@@ -93,6 +100,11 @@ def render_mqtt_doc() -> str:
     out += "\n## Payloads\n\n"
     for r in ROUTES:
         out += "\n".join(_model_section(r.model.__name__, r.model.model_json_schema()))
+        out += "\n"
+    out += "## Command arguments\n\n"
+    for name, kind, model in COMMAND_ARGS:
+        out += f"`cmd/{name}` to a {kind}:\n\n"
+        out += "\n".join(_model_section(model.__name__, model.model_json_schema()))
         out += "\n"
     example = _Topics("demo")
     out += "## Access control\n\n"

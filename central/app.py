@@ -34,6 +34,7 @@ from central.queueing import public as queue_public
 from central.queueing import reportviews as queue_reportviews
 from central.queueing import views as queue_views
 from central.queueing.callers import CallerButtons
+from central.queueing.kiosks import KioskDesk, attach_desk
 from central.queueing.outlets import QueueOutlets
 from central.state import HubState, StateDep, app_state, attach_state
 
@@ -61,10 +62,18 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=str(web / "templates"))
     bridge = HubBridge(settings=settings, sessions=sessions, metrics=metrics)
     state = HubState(settings, engine, sessions, metrics, bridge, templates)
+    if settings.hub.clock_start is not None:
+        state.clock.set(settings.hub.clock_start)
     outlets = QueueOutlets(
         settings=settings, sessions=sessions, bridge=bridge, bus=state.queue_bus, clock=state.clock
     )
-    CallerButtons(bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings).attach()
+    CallerButtons(
+        bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings, clock=state.clock
+    ).attach()
+    kiosks = KioskDesk(
+        bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings, clock=state.clock
+    )
+    kiosks.attach()
     matters = MattersOutlet.attach(bridge, sessions)
 
     @asynccontextmanager
@@ -72,9 +81,11 @@ def create_app(settings: Settings) -> FastAPI:
         await bridge.start()
         await outlets.start()
         await matters.start()
+        await kiosks.start()
         try:
             yield
         finally:
+            await kiosks.stop()
             await matters.stop()
             await outlets.stop()
             await bridge.stop()
@@ -89,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     attach_state(app, state)
+    attach_desk(app, kiosks)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.hub.secret_key.get_secret_value(),

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
+from anxin.settings import Settings
 from broker.contract import (
     MAX_PAYLOAD_BYTES,
     Channel,
@@ -84,8 +85,11 @@ class DeviceAgent:
         version: str | None = None,
         backoff: Backoff | None = None,
         hold_db_open: bool = True,
+        settings: Settings | None = None,
     ) -> None:
         self._id = device_id
+        self.settings = settings
+        """The settings the device was built from (None when built by hand)."""
         self.spec = spec
         self.topics = topics
         self.data_dir = data_dir
@@ -116,6 +120,9 @@ class DeviceAgent:
         self._tasks: set[asyncio.Task[None]] = set()
         self._config_callbacks: list[Callable[[DeviceConfig], None]] = []
         self._hall_callbacks: list[Callable[[HallState], None]] = []
+        # Kind-specific channels (a kiosk's ticket replies and number blocks).
+        self._channel_callbacks: dict[Channel, list[Callable[[Message], None]]] = {}
+        self._port_states: dict[str, Callable[[], str]] = {}
         self.session = MqttSession(
             client_id=device_id,
             address=address,
@@ -172,6 +179,19 @@ class DeviceAgent:
 
     def on_hall(self, callback: Callable[[HallState], None]) -> None:
         self._hall_callbacks.append(callback)
+
+    def on_channel(self, channel: Channel, callback: Callable[[Message], None]) -> None:
+        """Hand validated messages of `channel` addressed to this device to `callback`
+        (on the event loop), for channels the agent itself does not handle."""
+        self._channel_callbacks.setdefault(channel, []).append(callback)
+
+    def send(self, topic: str, body: bytes, *, qos: int = 0) -> bool:
+        """Publish now, not through the outbox; False when not connected."""
+        return self.session.publish(topic, body, qos=qos)
+
+    def port_state(self, name: str, read: Callable[[], str]) -> None:
+        """Report `read()` as the state of port `name` in the heartbeat."""
+        self._port_states[name] = read
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -256,8 +276,17 @@ class DeviceAgent:
             temperature_c=figures.temperature_c,
             version=self.version,
             outbox_depth=self.outbox.depth(),
-            ports=self._ports.states(),
+            ports=self._ports_states(),
         )
+
+    def _ports_states(self) -> dict[str, str]:
+        states = self._ports.states()
+        for name, read in self._port_states.items():
+            try:
+                states[name] = str(read())[:64]
+            except Exception as exc:  # a faulty probe must not stop the heartbeat
+                states[name] = f"error: {exc}"[:64]
+        return states
 
     def publish_health(self) -> bool:
         return self.session.publish(self.topics.health(self._id), encode(self.health()), qos=0)
@@ -285,6 +314,13 @@ class DeviceAgent:
             self._reject(topic, raw, "addressed to another device")
             return
         handler = self._routes.get(parsed.channel)
+        if handler is None and parsed.channel in self._channel_callbacks:
+            for callback in self._channel_callbacks[parsed.channel]:
+                try:
+                    callback(msg)
+                except Exception:
+                    log.exception("%s: handler of %s failed", self._id, parsed.channel.value)
+            return
         if handler is None:
             self._reject(topic, raw, f"devices do not read {parsed.channel.value}")
             return

@@ -69,6 +69,7 @@ def make_agent(
         probe=probe,
         backoff=backoff,
         hold_db_open=hold_db_open,
+        settings=settings,
     )
 
 

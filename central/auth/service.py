@@ -71,13 +71,20 @@ def create_user(
     role: Role,
     password: str,
     must_change_password: bool = False,
+    password_hash: str | None = None,
 ) -> User:
+    """`password_hash`: `hash_password(password)` made beforehand, so that a
+    caller creating many users (the hall import) hashes outside its write
+    transaction."""
+    _check_strength(password)
+    # Hashed before the first query: on SQLite a read snapshot held across the
+    # slow hash could not become a write once another writer had committed.
+    password_hash = password_hash or hash_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"user {username!r} already exists")
-    _check_strength(password)
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role.value,
         active=True,
         must_change_password=must_change_password,

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +45,7 @@ from broker.contract import (
 )
 from broker.credentials import mqtt_password
 from broker.session import BrokerAddress, MqttSession, Will
+from central.db import SQLITE_IMMEDIATE
 from central.devices import service
 from central.devices.models import Device
 from central.devices.service import FINAL_STATUSES, DeviceNotFound, DeviceSnapshot, StatusOutcome
@@ -123,6 +124,10 @@ class HubBridge:
         # retained topics: a broker that restarted without persistence has
         # forgotten every retained message (the queue's hall boards).
         self.on_connected: list[Callable[[], None]] = []
+        # Called on the event loop with (channel, device_id, payload) for valid
+        # device messages the bridge does not handle itself (a kiosk's ticket
+        # request); nothing is stored for them here.
+        self.on_device_message: list[Callable[[Channel, str, Payload], None]] = []
         self.mqtt = MqttSession(
             client_id=f"anxin-hub-{settings.hall}-{new_id()[:8]}",
             address=hub_address(settings),
@@ -170,6 +175,9 @@ class HubBridge:
 
     def snapshot(self, device_id: str) -> DeviceSnapshot | None:
         return self._devices.get(device_id)
+
+    def snapshots(self) -> list[DeviceSnapshot]:
+        return list(self._devices.values())
 
     # --- commands ----------------------------------------------------------------
 
@@ -237,8 +245,17 @@ class HubBridge:
         device = await self._db(
             lambda s: service.set_enabled(s, device_id=device_id, enabled=enabled)
         )
-        self._devices[device_id] = DeviceSnapshot.of(device)
-        self._publish_config(device.id, device.config_version, enabled=enabled)
+        self._devices[device_id] = snap = DeviceSnapshot.of(device)
+        self._publish_snapshot(snap)
+        return device
+
+    async def update_settings(self, device_id: str, values: dict[str, Any]) -> Device:
+        """Change admin settings (`service.update_settings`) and publish the config."""
+        device = await self._db(
+            lambda s: service.update_settings(s, device_id=device_id, values=values)
+        )
+        self._devices[device_id] = snap = DeviceSnapshot.of(device)
+        self._publish_snapshot(snap)
         return device
 
     async def retire(self, device_id: str) -> Device:
@@ -255,9 +272,14 @@ class HubBridge:
         self.mqtt.publish(self.topics.config(device_id), b"", qos=1, retain=True)
         return device
 
-    def _publish_config(self, device_id: str, version: int, *, enabled: bool) -> None:
-        config = DeviceConfig(config_version=version, enabled=enabled)
-        self.mqtt.publish(self.topics.config(device_id), encode(config), qos=1, retain=True)
+    def _publish_snapshot(self, snap: DeviceSnapshot, *, enabled: bool | None = None) -> None:
+        """The device's retained config: its version, enabled flag and admin settings."""
+        config = DeviceConfig(
+            config_version=snap.config_version,
+            enabled=snap.enabled if enabled is None else enabled,
+            settings=snap.settings,
+        )
+        self.mqtt.publish(self.topics.config(snap.id), encode(config), qos=1, retain=True)
 
     # --- inbound -----------------------------------------------------------------
 
@@ -269,7 +291,7 @@ class HubBridge:
         # the database is the truth, so say it again.
         for d in list(self._devices.values()):
             if d.config_version > 0 and (not d.retired or d.online):
-                self._publish_config(d.id, d.config_version, enabled=d.enabled)
+                self._publish_snapshot(d)
         for listener in self.on_connected:
             try:
                 listener()
@@ -316,6 +338,12 @@ class HubBridge:
             self._enqueue(StatusWrite(device_id, payload))
         elif isinstance(payload, Health):
             self._enqueue(HealthWrite(device_id, payload))
+        elif self.on_device_message:
+            for listener in self.on_device_message:
+                try:
+                    listener(channel, device_id, payload)
+                except Exception:
+                    log.exception("device message listener failed on %s", device_id)
         else:
             log.debug("ignoring %s on %s for %s", type(payload).__name__, channel, device_id)
 
@@ -353,6 +381,11 @@ class HubBridge:
         now = utcnow()
         try:
             with self._sessions() as session:
+                # SQLite: take the write lock up front. A batch reads before it
+                # writes, and a deferred transaction that finds another writer
+                # (a queue verb, the kiosk reconciliation) fails at once instead
+                # of waiting.
+                session.connection(execution_options={SQLITE_IMMEDIATE: True})
                 outcomes: list[object] = []
                 commands: list[CommandWrite] = []
                 for w in batch:
@@ -373,6 +406,7 @@ class HubBridge:
             outcome: object
             try:
                 with self._sessions() as session:
+                    session.connection(execution_options={SQLITE_IMMEDIATE: True})
                     outcome = write.apply(session, now)
                     session.commit()
             except Exception:
@@ -409,7 +443,7 @@ class HubBridge:
             if isinstance(snap, DeviceSnapshot):
                 self._devices[snap.id] = snap
                 if snap.retired and snap.online and result != StatusOutcome.STALE:
-                    self._publish_config(snap.id, snap.config_version, enabled=False)
+                    self._publish_snapshot(snap, enabled=False)
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
         def run() -> T:

@@ -33,6 +33,8 @@ class Device(Base):
     status_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     last_heartbeat: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     health: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Set by an admin, sent in the retained config (a caller's ``window``).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class DeviceEvent(Base):

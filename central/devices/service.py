@@ -7,8 +7,9 @@ the API and pages call the queries and admin actions. Callers commit.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,16 @@ FINAL_STATUSES = frozenset(
 )
 
 
+# Settings an admin may give a device, per kind: name -> (type, label).
+DEVICE_SETTINGS: Final[dict[str, dict[str, tuple[type, str]]]] = {
+    DeviceKind.CALLER: {"window": (int, "窗口号")},
+}
+
+
+class SettingsInvalid(ValueError):
+    """A setting the device's kind does not have, or a value of the wrong kind (Chinese)."""
+
+
 class DeviceNotFound(LookupError):
     def __init__(self, device_id: str) -> None:
         super().__init__(f"device {device_id!r} has not been seen by the hub")
@@ -56,6 +67,7 @@ class DeviceSnapshot:
     enabled: bool
     retired: bool
     config_version: int
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, device: Device) -> DeviceSnapshot:
@@ -66,6 +78,7 @@ class DeviceSnapshot:
             device.enabled,
             device.retired,
             device.config_version,
+            dict(device.settings or {}),
         )
 
 
@@ -238,6 +251,33 @@ def set_enabled(session: Session, *, device_id: str, enabled: bool) -> Device:
     device.enabled = enabled
     if enabled:
         device.retired = False
+    device.config_version += 1
+    return device
+
+
+def update_settings(session: Session, *, device_id: str, values: dict[str, Any]) -> Device:
+    """Set (or, with None, remove) admin settings of a device; a new config version.
+
+    Only the settings its kind has (`DEVICE_SETTINGS`) are accepted; a
+    window number is a whole number from 1.
+    """
+    device = session.get(Device, device_id, with_for_update=True)
+    if device is None:
+        raise DeviceNotFound(device_id)
+    known = DEVICE_SETTINGS.get(device.kind, {})
+    merged = dict(device.settings or {})
+    for name, value in values.items():
+        if name not in known:
+            kind = KIND_LABELS.get(device.kind, device.kind)
+            raise SettingsInvalid(f"{kind}没有“{name}”这项设置")
+        wanted, label = known[name]
+        if value is None:
+            merged.pop(name, None)
+            continue
+        if wanted is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise SettingsInvalid(f"{label}应为正整数")
+        merged[name] = value
+    device.settings = merged
     device.config_version += 1
     return device
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
-from broker.contract import DeviceId, ResultStatus, utcnow
+from broker.contract import DeviceId, DeviceKind, ResultStatus, utcnow
 from central.auth.models import ROLE_LABELS, Role, User
 from central.deps import CsrfChecked, DeviceAdmin, DeviceViewer, SessionDep, csrf_token
 from central.devices import service
 from central.devices.bridge import CommandRefused, HubOffline
 from central.devices.models import Device
-from central.devices.service import KIND_LABELS, DeviceNotFound
+from central.devices.service import KIND_LABELS, DeviceNotFound, SettingsInvalid
 from central.state import HubState, StateDep
 
 router = APIRouter(tags=["pages"], dependencies=[CsrfChecked])
@@ -50,6 +52,8 @@ def _row(d: Device, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
         "version": d.version,
         "heartbeat": beat.astimezone(zone).strftime("%m-%d %H:%M:%S") if beat else "—",
         "heartbeat_age": _age(now - beat) if beat else "",
+        "is_caller": d.kind == DeviceKind.CALLER,
+        "window": (d.settings or {}).get("window"),
     }
 
 
@@ -91,11 +95,19 @@ def _table(request: Request, state: HubState, user: User, devices: list[Device])
 def devices_page(
     request: Request, db: SessionDep, state: StateDep, user: DeviceViewer
 ) -> HTMLResponse:
-    table = _table(request, state, user, service.list_devices(db))
+    devices = service.list_devices(db)
+    table = _table(request, state, user, devices)
+    callers = [
+        {"id": d.id, "window": (d.settings or {}).get("window")}
+        for d in devices
+        if d.kind == DeviceKind.CALLER and not d.retired
+    ]
     return state.templates.TemplateResponse(
         request,
         "devices/page.html",
         {
+            "is_admin": user.role_enum == Role.ADMIN,
+            "callers": callers,
             "user": user,
             "role_label": ROLE_LABELS[user.role_enum],
             "csrf": csrf_token(request),
@@ -134,6 +146,39 @@ async def ping(
     return _flash(request, state, text, ok=ok)
 
 
+@router.post("/devices/bind", response_class=HTMLResponse)
+async def bind(
+    request: Request,
+    db: SessionDep,
+    state: StateDep,
+    _user: DeviceAdmin,
+    device_id: Annotated[str, Form()],
+    window: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Bind a caller to a window (blank: unbind); the caller gets it in its config."""
+    text = window.strip()
+    if text and not text.isdigit():
+        return _flash(request, state, "窗口号应为正整数", ok=False)
+    number = int(text) if text else None
+    if number is not None and not await asyncio.to_thread(window_exists_in, db, number):
+        return _flash(request, state, f"大厅没有 {number} 号窗口", ok=False)
+    try:
+        await state.bridge.update_settings(device_id, {"window": number})
+    except (DeviceNotFound, SettingsInvalid) as exc:
+        return _flash(request, state, _reason(exc), ok=False)
+    done = f"已绑定到 {number} 号窗口" if number is not None else "已解除窗口绑定"
+    return _flash(request, state, f"呼叫器 {device_id} {done}", ok=True)
+
+
+def window_exists_in(db: Session, number: int) -> bool:
+    from central.queueing.callers import window_exists
+
+    try:
+        return window_exists(db, number)
+    finally:
+        db.rollback()
+
+
 @router.post("/devices/{device_id}/{action}", response_class=HTMLResponse)
 async def change(
     request: Request, device_id: DeviceId, action: str, state: StateDep, _user: DeviceAdmin
@@ -156,6 +201,8 @@ def _reason(exc: Exception) -> str:
         return f"设备 {exc.device_id} 尚未上线过"
     if isinstance(exc, HubOffline):
         return "中心未连接消息服务器"
+    if isinstance(exc, SettingsInvalid):
+        return str(exc)
     if isinstance(exc, CommandRefused):
         return "设备已退役" if exc.why == "retired" else "设备离线"
     return str(exc)

@@ -27,6 +27,7 @@ from central.deps import CsrfChecked, SessionDep, require_roles
 from central.queueing import service
 from central.queueing.clock import operating_day
 from central.queueing.errors import QueueError
+from central.queueing.estimator import estimate_ticket
 from central.queueing.models import Channel, Priority, Ticket, TicketState, WindowState
 from central.queueing.service import Actor, Outcome
 from central.queueing.states import STATE_LABELS
@@ -144,6 +145,13 @@ class VerbOut(BaseModel):
         )
 
 
+class IssuedOut(TicketOut):
+    ahead: int = Field(description="people ahead at issue")
+    estimated_wait_min: float | None = Field(
+        description="estimated wait at issue, in minutes (printed rounded); None: no open window"
+    )
+
+
 class TimelineEntry(BaseModel):
     at: dt.datetime
     verb: str
@@ -205,7 +213,8 @@ class ParkIn(Strict):
 
 
 @router.post("/tickets", status_code=201, responses=_REFUSALS)
-def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaff) -> TicketOut:
+def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaff) -> IssuedOut:
+    now = state.clock.now()
     ticket = _refusals(
         lambda: service.issue(
             db,
@@ -220,10 +229,15 @@ def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaf
             clerk_id=user.id,
             bus=state.queue_bus,
             settings=state.settings,
-            now=state.clock.now(),
+            now=now,
         )
     )
-    return TicketOut.of(ticket)
+    estimate = estimate_ticket(db, ticket, now=now)
+    return IssuedOut(
+        **TicketOut.of(ticket).model_dump(),
+        ahead=estimate.ahead,
+        estimated_wait_min=None if estimate.minutes is None else round(estimate.minutes, 2),
+    )
 
 
 @router.get("/tickets/{ticket_id}", responses=_REFUSALS)

@@ -7,15 +7,22 @@ sequence before this is called), the verb runs for the window bound to the
 device, through the same service functions as the REST API, acting for the
 clerk signed in there. The timeline event of the ticket records the device.
 
-Binding: ``window`` (the window number) in the event data. Admin-set device
-settings (``DeviceConfig.settings["window"]``) are the intended source, once
-the device registry stores settings; `window_of` is the seam for it.
+Binding: the device's ``window`` setting in the registry
+(``Device.settings``), set by an admin on the devices page or with
+``anxin devices bind caller-07 --window 7``, and published to the device in
+its retained config. A ``window`` in the event data is ignored: a device's
+word must not choose the window it acts for (any caller could then act for
+any window); the binding is the admin's.
 
 Buttons: ``next`` (finishes a ticket at the window with outcome
 ``completed`` and calls the next: a one-button caller never presses start),
 ``recall``, ``start``, ``finish``, ``no_show``, ``pause`` (reason ``break``)
-and ``resume``. Refusals are logged with their Chinese reason; nothing is
-sent back to the device yet.
+and ``resume``.
+
+Feedback: every press is answered with ``cmd/feedback``
+(`broker.contract.CallerFeedback`): accepted with the ticket number now at
+the window, or refused with the Chinese reason (nobody waiting, window not
+signed in, paused, not bound, …), which the caller shows on its LED.
 """
 
 from __future__ import annotations
@@ -23,21 +30,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
-from broker.contract import DeviceKind, Event
-from central.devices.bridge import HubBridge
+from broker.contract import CallerFeedback, DeviceKind, Event
+from central.devices.bridge import CommandRefused, HubBridge, HubOffline
+from central.devices.models import Device
+from central.devices.service import DeviceNotFound
 from central.queueing import service
+from central.queueing.clock import HubClock
 from central.queueing.errors import QueueError
 from central.queueing.events import QueueBus
+from central.queueing.models import Window
 from central.queueing.service import Actor, Outcome
 
 log = logging.getLogger(__name__)
 
-WindowOf = Callable[[Session, str, dict[str, Any]], int | None]
+WindowOf = Callable[[Session, str], int | None]
+
+FEEDBACK_TIMEOUT_S: Final = 5.0
+UNBOUND: Final = "本呼叫器未绑定窗口，请联系管理员"
+UNKNOWN_BUTTON: Final = "未知按键"
 
 _VERBS: Final[dict[str, tuple[Callable[..., Outcome], dict[str, Any]]]] = {
     "next": (service.call_next, {"finish_current": "completed"}),
@@ -49,10 +66,40 @@ _VERBS: Final[dict[str, tuple[Callable[..., Outcome], dict[str, Any]]]] = {
     "resume": (service.resume, {}),
 }
 
+# Accepted, but nobody came: say so instead of a silent green light.
+_NOBODY: Final = "当前没有等候的群众"
 
-def window_from_event(_session: Session, _device_id: str, data: dict[str, Any]) -> int | None:
-    value = data.get("window")
+
+def window_from_registry(session: Session, device_id: str) -> int | None:
+    """The window an admin bound the device to (its ``window`` setting)."""
+    settings = session.scalar(select(Device.settings).where(Device.id == device_id))
+    value = (settings or {}).get("window")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def window_exists(session: Session, number: int) -> bool:
+    """For the binding forms: a window of the hall, in service."""
+    found = session.scalar(
+        select(Window.id).where(Window.number == number, Window.active.is_(True))
+    )
+    return found is not None
+
+
+@dataclass(frozen=True)
+class Press:
+    """What became of one button press (also sent back as `CallerFeedback`)."""
+
+    button: str
+    ok: bool
+    reason: str | None = None
+    ticket: str | None = None
+    window: int | None = None
+
+    def feedback(self) -> CallerFeedback:
+        return CallerFeedback(
+            button=self.button[:32], ok=self.ok, reason=self.reason, ticket=self.ticket,
+            window=self.window,
+        )  # fmt: skip
 
 
 class CallerButtons:
@@ -63,14 +110,16 @@ class CallerButtons:
         sessions: sessionmaker[Session],
         bus: QueueBus,
         settings: Settings,
-        window_of: WindowOf = window_from_event,
+        clock: HubClock | None = None,
+        window_of: WindowOf = window_from_registry,
     ) -> None:
+        self._clock = clock or HubClock()
         self._bridge = bridge
         self._sessions = sessions
         self._bus = bus
         self._settings = settings
         self._window_of = window_of
-        self._tasks: set[asyncio.Task[str]] = set()
+        self._tasks: set[asyncio.Task[Press]] = set()
 
     def attach(self) -> None:
         self._bridge.on_new_event.append(self.on_event)
@@ -87,25 +136,35 @@ class CallerButtons:
         snap = self._bridge.snapshot(device_id)
         if snap is not None and snap.kind != DeviceKind.CALLER.value:
             return
-        task = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(self.press, device_id, dict(event.data))
-        )
+        task = asyncio.get_running_loop().create_task(self._handle(device_id, dict(event.data)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def press(self, device_id: str, data: dict[str, Any]) -> str:
+    async def _handle(self, device_id: str, data: dict[str, Any]) -> Press:
+        press = await asyncio.to_thread(self.press, device_id, data)
+        try:
+            await self._bridge.send_command(
+                device_id, "feedback", press.feedback().model_dump(), FEEDBACK_TIMEOUT_S
+            )
+        except (DeviceNotFound, CommandRefused, HubOffline) as exc:
+            log.info("caller %s: no feedback sent: %s", device_id, exc)
+        return press
+
+    def press(self, device_id: str, data: dict[str, Any]) -> Press:
         """Run the button's verb; returns (and logs) what happened."""
-        button = data.get("button")
-        verb = _VERBS.get(button) if isinstance(button, str) else None
+        raw = data.get("button")
+        button = raw if isinstance(raw, str) else str(raw)
+        verb = _VERBS.get(button)
         if verb is None:
-            log.info("caller %s: unknown button %r", device_id, button)
-            return "unknown button"
+            log.info("caller %s: unknown button %r", device_id, raw)
+            return Press(button, ok=False, reason=UNKNOWN_BUTTON)
         fn, extra = verb
         with self._sessions() as session:
-            window = self._window_of(session, device_id, data)
+            window = self._window_of(session, device_id)
             if window is None:
                 log.warning("caller %s is not bound to a window; %s ignored", device_id, button)
-                return "unbound"
+                return Press(button, ok=False, reason=UNBOUND)
+            session.rollback()  # the binding's read; the verb begins its own transaction
             try:
                 outcome = fn(
                     session,
@@ -113,13 +172,16 @@ class CallerButtons:
                     actor=Actor(user_id=None, device_id=device_id),
                     bus=self._bus,
                     settings=self._settings,
+                    now=self._clock.now(),
                     **extra,
                 )
             except QueueError as exc:
                 log.info(
                     "caller %s at window %d: %s refused: %s", device_id, window, button, exc.message
                 )
-                return f"refused: {exc.message}"
-        number = outcome.ticket.number if outcome.ticket else "-"
-        log.info("caller %s at window %d: %s -> %s", device_id, window, button, number)
-        return f"{button}: {number}"
+                return Press(button, ok=False, reason=exc.message, window=window)
+        number = outcome.ticket.number if outcome.ticket else None
+        log.info("caller %s at window %d: %s -> %s", device_id, window, button, number or "-")
+        if button == "next" and number is None:
+            return Press(button, ok=False, reason=_NOBODY, window=window)
+        return Press(button, ok=True, ticket=number, window=window)

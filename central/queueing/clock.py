@@ -47,13 +47,22 @@ class HubClock:
 
     def __init__(self) -> None:
         self._offset = dt.timedelta(0)
+        self._held: dt.datetime | None = None
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self._offset
+        held = self._held
+        return held if held is not None else dt.datetime.now(dt.UTC) + self._offset
 
     def set(self, at: dt.datetime) -> None:
         """From now on, time runs on from `at` (an aware datetime)."""
         self._offset = at - dt.datetime.now(dt.UTC)
+        self._held = None
+
+    def hold(self, at: dt.datetime) -> None:
+        """Stop time at `at` until moved again: a simulation stepping from
+        event to event (`anxin simulate day`) sees exactly its own times."""
+        self._held = at
 
     def reset(self) -> None:
         self._offset = dt.timedelta(0)
+        self._held = None

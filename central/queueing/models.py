@@ -309,3 +309,41 @@ Index(
     "ix_tickets_queue_heads",
     Ticket.service_id, Ticket.day, Ticket.state, Ticket.priority, Ticket.queued_at, Ticket.id,
 )  # fmt: skip
+
+
+# --- kiosk ticketing (`central.queueing.kiosks`) ------------------------------------------
+
+
+class KioskBlock(Base):
+    """Numbers ``first_seq``..``last_seq`` of a service's day reserved for one
+    kiosk's offline issuing. Reserving advances the service's `DayCounter`,
+    so online issuing never hands out these numbers."""
+
+    __tablename__ = "kiosk_blocks"
+
+    id: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(63), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    reserved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class KioskRequest(Base):
+    """One online ticket request of a kiosk, claimed once (several hub workers
+    hear every request) and voided when the kiosk gave up waiting for it."""
+
+    __tablename__ = "kiosk_requests"
+
+    device_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    # claimed (being issued), issued, refused, void (the kiosk gave up)
+    outcome: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), default=None)
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    matter: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+Index("ix_kiosk_blocks_service_day", KioskBlock.service_id, KioskBlock.day)

@@ -62,6 +62,7 @@ def seed_hall(session: Session, hall: str) -> ImportReport | None:
     services yet; commit. None when there was a hall already."""
     if session.scalar(select(func.count()).select_from(Service)):
         return None
+    session.rollback()  # no read snapshot held across the import's password hashing
     data = demo_hall_yaml() if hall == DEMO else Path(hall).read_bytes()
     report = import_hall(session, load_yaml(data), replace=False)
     if not report.ok:

@@ -1,8 +1,10 @@
 """Running simulations: one day with a summary (`anxin simulate day`), and the
-endless slow day the demo shows (`anxin simulate live`).
+endless slow day the demo shows (`anxin simulate live`), both through a real
+hub (`simhub.SimHub`).
 
 The summary reads the database after the day, so it counts what the engine
-stored, not what the simulation meant to do.
+stored, not what the simulation meant to do, and what the boards received
+(messages per hall topic kind, retained topics at the end).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from anxin.settings import Settings
 from broker.contract import utcnow
 from central.db import database_url, make_engine, make_sessionmaker, upgrade_database
 from central.queueing.clock import operating_day
-from central.queueing.events import QueueBus
 from central.queueing.models import Ticket, TicketState
 from central.queueing.simhall import load_hall, seed_hall
+from central.queueing.simhub import HallClient, SimHub
 from central.queueing.simmodel import plan_day
 from central.queueing.simulate import DaySimulation, DayStats, ticket_states
 
@@ -52,6 +54,8 @@ class DayReport:
     operations: int
     wall_s: float
     speed: float
+    board_messages: dict[str, int]  # hall topic kind (calls, window, queue) -> messages
+    retained_topics: int  # hall topics holding a retained message at the end
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -70,9 +74,15 @@ class DayReport:
             f"平均等候 {self.mean_wait_min:.1f} 分钟，90% 等候不超过 {self.p90_wait_min:.1f} 分钟",
             f"预计等候时间的平均绝对误差 {self.estimator_mae_min:.1f} 分钟"
             f"（{self.estimates} 张号票，取号时预计 vs 实际首次叫号）",
-            f"共执行 {self.operations} 次操作，用时 {self.wall_s:.1f} 秒"
+            f"共执行 {self.operations} 次操作（HTTP 请求），用时 {self.wall_s:.1f} 秒"
             f"（{self.operations / max(self.wall_s, 1e-9):.0f} 次/秒）",
+            "大厅屏收到消息："
+            + "，".join(f"{_BOARD_LABELS.get(k, k)} {n} 条" for k, n in self.board_messages.items())
+            + f"；保留主题 {self.retained_topics} 个",
         ]
+
+
+_BOARD_LABELS = {"calls": "叫号列表", "window": "窗口状态", "queue": "业务等候"}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -103,18 +113,20 @@ def prepare(settings: Settings, hall: str) -> tuple[Engine, sessionmaker[Session
 
 def play_day(
     settings: Settings,
-    sessions: sessionmaker[Session],
     *,
+    hub: SimHub,
+    client: HallClient,
     day: dt.date,
     visitors: int,
     speed: float,
     seed: int,
     handling_scale: float | None = None,
-    bus: QueueBus | None = None,
     progress: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
     start_at: dt.datetime | None = None,
+    until: dt.time | None = None,
 ) -> DayReport:
+    sessions = hub.state.sessions
     with sessions() as session:
         hall = load_hall(session)
     if hall.unstaffed:
@@ -124,17 +136,24 @@ def play_day(
         zone=ZoneInfo(settings.queue.timezone), handling_scale=handling_scale,
     )  # fmt: skip
     sim = DaySimulation(
-        sessions=sessions, settings=settings, hall=hall, visits=visits, scale=scale, day=day,
-        speed=speed, seed=seed, bus=bus, progress=progress, stop=stop, start_at=start_at,
+        hub=hub, client=client, settings=settings, hall=hall, visits=visits, scale=scale, day=day,
+        speed=speed, seed=seed, progress=progress, stop=stop, start_at=start_at, until=until,
     )  # fmt: skip
     stats = sim.run()
+    hub.settle()
     with sessions() as session:
         states = ticket_states(session, day)
-    return _report(sim, stats, states, visitors=len(visits), speed=speed)
+    return _report(sim, stats, states, hub, visitors=len(visits), speed=speed)
 
 
 def _report(
-    sim: DaySimulation, stats: DayStats, states: dict[str, int], *, visitors: int, speed: float
+    sim: DaySimulation,
+    stats: DayStats,
+    states: dict[str, int],
+    hub: SimHub,
+    *,
+    visitors: int,
+    speed: float,
 ) -> DayReport:
     waits = sim.waits_min
     return DayReport(
@@ -152,6 +171,8 @@ def _report(
         operations=stats.operations,
         wall_s=round(stats.wall_s, 2),
         speed=speed,
+        board_messages=hub.board.topics(hub.topics.root),
+        retained_topics=len(hub.board.retained),
     )
 
 
@@ -172,9 +193,14 @@ def simulate_day(
         with sessions() as session:
             if day_has_tickets(session, chosen):
                 raise DayTaken(f"{chosen} 已有号票数据；请用 --date 指定另一天")
-        return play_day(
-            settings, sessions, day=chosen, visitors=visitors, speed=speed, seed=seed,
-            handling_scale=handling_scale, progress=progress,
-        )  # fmt: skip
     finally:
         engine.dispose()
+    with SimHub(settings) as hub:
+        client = hub.client()
+        try:
+            return play_day(
+                settings, hub=hub, client=client, day=chosen, visitors=visitors, speed=speed,
+                seed=seed, handling_scale=handling_scale, progress=progress,
+            )  # fmt: skip
+        finally:
+            client.close()

@@ -1,14 +1,16 @@
-"""`anxin simulate day`: a whole operating day played against the real queue engine.
+"""`anxin simulate day`: a whole operating day played through a real hub.
 
 Visitors come from `simmodel.plan_day`; the hall is the database's (seeded by
-`simhall`). Every ticket and window action is a real verb of the service
-layer (`central.queueing.service`), each its own transaction, with the
-simulated time passed as ``now=``: the engine takes its time from that
-argument (and `clock` turns it into the operating day), so the day can run
-faster than real time, or as fast as the database allows (``speed=0``),
-without touching the engine. The driver is the in-process service layer
-because the REST API (``/api/v1/queue``) is not there yet; see the report in
-docs/benchmarks.md for what the HTTP driver needs.
+`simhall`). Every ticket and window action is an HTTP request to a real hub
+(`simhub.SimHub`: `run_hub` with the embedded broker, in this process):
+tickets are issued through the staff API (``POST /api/v1/queue/tickets``, the
+kiosk's stand-in) and windows act through ``/api/v1/queue/windows/{n}/…``,
+signed in as a hall manager acting for each window's clerk. Events are
+processed in simulated-time order; before each one the hub's clock is held at
+the event's time (`HubClock.hold`), so the day runs as fast as the hub
+answers (``speed=0``) or paced against the wall clock, and the same seed plays
+the same day. The hub publishes the retained hall topics as in a real hall;
+the board listener counts them.
 
 Windows behave as clerks do: sign in at 09:00, call when free, wait for the
 citizen to walk up (or recall up to ``max_recalls`` times 30 s apart and mark
@@ -20,9 +22,9 @@ them, and at 18:00 the nightly close ends what is left.
 An idle window is woken when a ticket of one of its services is issued (one
 window per ticket, a few seconds later), so there is no polling.
 
-The estimator is measured on the way: each ticket's estimated wait right
-after issue (`estimator.estimate_ticket`, what the ticket and the citizen
-page show) against its real wait until first call (`WaitErrorMeter`).
+The estimator is measured on the way: each ticket's estimated wait as the
+issue response gives it (what the ticket prints and the citizen page shows)
+against its real wait until first call (`WaitErrorMeter`).
 """
 
 from __future__ import annotations
@@ -40,21 +42,17 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from anxin.settings import Settings
-from central.queueing import service
-from central.queueing.errors import QueueError
-from central.queueing.estimator import WaitErrorMeter, estimate_ticket
-from central.queueing.events import QueueBus
+from central.queueing.estimator import WaitErrorMeter
 from central.queueing.models import Ticket, TicketState
-from central.queueing.service import Actor, Outcome
 from central.queueing.simhall import SimHall, SimWindowSpec
+from central.queueing.simhub import HallClient, Refused, SimHub
 from central.queueing.simmodel import Visit, follow_up_visit
 
 log = logging.getLogger(__name__)
 
-SUPERVISOR: Final = Actor(user_id=None, any_window=True)
 RECALL_GAP_S: Final = 30.0
 LUNCH: Final = dt.time(12, 0)
 LUNCH_LAST_CALL: Final = dt.time(12, 30)
@@ -63,6 +61,10 @@ LAST_ARRIVAL: Final = dt.time(17, 0)
 END: Final = dt.time(18, 0)
 
 Progress = Callable[[str], None]
+Answer = dict[str, Any]
+
+# Window verbs: path under /api/v1/queue/windows/{n}/
+_PATHS: Final = {"call_next": "next", "no_show": "no-show"}
 
 
 @dataclass
@@ -95,7 +97,8 @@ class DaySimulation:
     def __init__(
         self,
         *,
-        sessions: sessionmaker[Session],
+        hub: SimHub,
+        client: HallClient,
         settings: Settings,
         hall: SimHall,
         visits: list[Visit],
@@ -103,19 +106,21 @@ class DaySimulation:
         day: dt.date,
         speed: float,
         seed: int,
-        bus: QueueBus | None = None,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
         start_at: dt.datetime | None = None,
+        until: dt.time | None = None,
     ) -> None:
-        self.sessions = sessions
+        """`until`: stop at this local time, leaving the day as it is (no close)."""
+        self.until = until
+        self.hub = hub
+        self.client = client
         self.settings = settings
         self.hall = hall
         self.visits = visits
         self.scale = scale
         self.day = day
         self.speed = speed
-        self.bus = bus or QueueBus()
         self.progress = progress
         self.stop = stop or threading.Event()
         self.zone = ZoneInfo(settings.queue.timezone)
@@ -162,7 +167,8 @@ class DaySimulation:
             if v.arrive_at >= self.start_at:
                 self.push(v.arrive_at, "arrive", v)
         self.push(max(self.start_at, self.at(dt.time(9, 0))), "sign_in")
-        for t, kind in ((LUNCH, "lunch"), (AFTERNOON, "afternoon"), (END, "end")):
+        end = min(self.until or END, END)
+        for t, kind in ((LUNCH, "lunch"), (AFTERNOON, "afternoon"), (end, "end")):
             if self.at(t) >= self.start_at:
                 self.push(self.at(t), kind)
         wall0 = time.monotonic()
@@ -175,13 +181,15 @@ class DaySimulation:
             at, _, kind, arg = heapq.heappop(self._heap)
             self._pace(wall0, at)
             self.now = at
+            self.hub.hold_clock(at)
             if kind == "end":
                 break
             if self.progress is not None and at >= next_report:
                 self.progress(self._progress_line())
                 next_report = at + dt.timedelta(minutes=30)
             handlers[kind](arg)
-        if not self.stop.is_set():  # stopped early (the demo ends): leave the day as it is
+        # Stopped early (the demo ends, or `until`): leave the day as it is.
+        if not self.stop.is_set() and self.until is None:
             self._close()
         self.stats.wall_s = time.monotonic() - wall0
         return self.stats
@@ -194,53 +202,48 @@ class DaySimulation:
             f"预计等候误差 {self.meter.mean_absolute_error():.1f} 分钟（{self.meter.count} 张）"
         )
 
-    # --- verbs -------------------------------------------------------------------------
+    # --- requests ----------------------------------------------------------------------
 
-    def verb(self, name: str, **kw: Any) -> Any:
-        fn = getattr(service, name)
-        with self.sessions() as s:
-            try:
-                out = fn(s, bus=self.bus, settings=self.settings, now=self.now, **kw)
-            except QueueError as exc:
-                self.stats.errors[f"{name}: {exc}"] += 1
-                log.debug("%s refused: %s", name, exc)
-                return None
+    def window_verb(self, name: str, w: SimWindow, **body: Any) -> Answer | None:
+        """One window action over HTTP; None (counted) when the hub refuses it."""
+        path = f"/api/v1/queue/windows/{w.spec.number}/{_PATHS.get(name, name)}"
+        out = self.client.post(path, body)
+        if isinstance(out, Refused):
+            self.stats.errors[f"{name}: {out.detail}"] += 1
+            log.debug("%s at window %d refused: %s", name, w.spec.number, out.detail)
+            return None
         self.stats.verbs[name] += 1
-        return out
-
-    def window_verb(self, name: str, w: SimWindow, **kw: Any) -> Outcome | None:
-        out: Outcome | None = self.verb(name, window=w.spec.number, actor=SUPERVISOR, **kw)
         return out
 
     # --- citizens ------------------------------------------------------------------------
 
     def _arrive(self, v: Visit) -> None:
-        with self.sessions() as s:
-            try:
-                ticket = service.issue(
-                    s, service=v.service, channel=v.channel, priority=v.priority,
-                    priority_reason=v.priority_reason, appointment_at=v.appointment_at,
-                    bus=self.bus, settings=self.settings, now=self.now,
-                )  # fmt: skip
-            except QueueError as exc:
-                self.stats.refused[str(exc)] += 1
-                return
-            self.stats.verbs["issue"] += 1
-            self.stats.issued += 1
-            estimate = estimate_ticket(s, ticket, now=self.now)
-        self.meter.issued(ticket.id, estimate.minutes)
-        self.issued_at[ticket.id] = self.now
-        self.plans[ticket.id] = v
-        self._wake(ticket.service_id)
+        body: dict[str, Any] = {
+            "service": v.service, "channel": v.channel.value, "priority": v.priority.value,
+            "priority_reason": v.priority_reason,
+            "appointment_at": v.appointment_at.isoformat() if v.appointment_at else None,
+        }  # fmt: skip
+        out = self.client.post("/api/v1/queue/tickets", body)
+        if isinstance(out, Refused):
+            self.stats.refused[out.detail] += 1
+            return
+        self.stats.verbs["issue"] += 1
+        self.stats.issued += 1
+        ticket_id = int(out["id"])
+        self.meter.issued(ticket_id, out["estimated_wait_min"])
+        self.issued_at[ticket_id] = self.now
+        self.plans[ticket_id] = v
+        self._wake(int(out["service_id"]))
 
-    def _follow_up(self, ticket: Ticket | None) -> None:
+    def _follow_up(self, ticket: Answer | None) -> None:
         """A ticket a transfer or an auto-return created: that citizen comes at once."""
         if ticket is None:
             return
-        profile = self.hall.profile(ticket.service_id)
-        self.plans[ticket.id] = follow_up_visit(profile, at=self.now, scale=self.scale,
-                                                rng=self.rng)  # fmt: skip
-        self._wake(ticket.service_id)
+        service_id = int(ticket["service_id"])
+        profile = self.hall.profile(service_id)
+        self.plans[int(ticket["id"])] = follow_up_visit(profile, at=self.now, scale=self.scale,
+                                                        rng=self.rng)  # fmt: skip
+        self._wake(service_id)
 
     def _wake(self, service_id: int) -> None:
         idle = [w for w in self.windows.values()
@@ -274,9 +277,7 @@ class DaySimulation:
             w.status = "paused"
 
     def _close(self) -> None:
-        with self.sessions() as s:
-            service.close_day(s, day=self.day, reason="day_end", bus=self.bus,
-                              settings=self.settings, now=self.now)  # fmt: skip
+        self.hub.close_day(self.day, self.now)
 
     # --- a window's clerk ------------------------------------------------------------------
 
@@ -294,22 +295,22 @@ class DaySimulation:
             self._pause(w)
             return
         out = self.window_verb("call_next", w)
-        if out is None or out.ticket is None:
+        if out is None or out["ticket"] is None:
             w.status = "idle"
             if LUNCH <= local < AFTERNOON:
                 self._pause(w)
             elif local >= LAST_ARRIVAL and self.window_verb("logout", w) is not None:
                 w.status = "off"
             return
-        ticket = out.ticket
-        w.status, w.ticket_id, w.recalls = "busy", ticket.id, 0
-        issued = self.issued_at.pop(ticket.id, None)
+        ticket_id, service_id = int(out["ticket"]["id"]), int(out["ticket"]["service_id"])
+        w.status, w.ticket_id, w.recalls = "busy", ticket_id, 0
+        issued = self.issued_at.pop(ticket_id, None)
         if issued is not None:
             waited = (self.now - issued).total_seconds() / 60
             self.waits_min.append(waited)
-            self.meter.called(ticket.id, waited)
-        plan = self.plans.pop(ticket.id, None) or follow_up_visit(
-            self.hall.profile(ticket.service_id), at=self.now, scale=self.scale, rng=self.rng
+            self.meter.called(ticket_id, waited)
+        plan = self.plans.pop(ticket_id, None) or follow_up_visit(
+            self.hall.profile(service_id), at=self.now, scale=self.scale, rng=self.rng
         )
         w.visit = plan
         if plan.shows_up:
@@ -338,20 +339,20 @@ class DaySimulation:
         assert w.visit is not None
         out = self.window_verb("finish", w, outcome=w.visit.outcome)
         if out is not None:
-            self._follow_up(out.follow_up)
+            self._follow_up(out["follow_up"])
         self._next(w)
 
     def _transfer(self, w: SimWindow) -> None:
         assert w.visit is not None
         assert w.visit.transfer_to is not None
         out = self.window_verb(
-            "transfer", w, to_service=w.visit.transfer_to, reason="additional_service",
+            "transfer", w, service=w.visit.transfer_to, reason="additional_service",
             return_after=w.visit.transfer_returns,
         )  # fmt: skip
         if out is None:  # e.g. a clerk of this window may not transfer there: finish instead
             self.schedule(w, "finish", 0)
             return
-        self._follow_up(out.follow_up)
+        self._follow_up(out["follow_up"])
         self._next(w)
 
     def _next(self, w: SimWindow) -> None:

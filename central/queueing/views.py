@@ -241,6 +241,7 @@ def import_yaml(
         report.problems = [Problem("(文件)", "文件过大，大厅配置文件通常小于 100 KB")]
     else:
         try:
+            db.rollback()  # end the sign-in check's read snapshot (see hallconfig)
             report = import_hall(db, load_yaml(data), replace=replace)
         except HallDocInvalid as exc:
             report = ImportReport(problems=exc.problems)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from broker.contract import DeviceConfig, DeviceKind, Event, HallState
+from anxin.settings import Settings
+from broker.contract import (
+    Channel,
+    DeviceConfig,
+    DeviceKind,
+    Event,
+    HallState,
+    Message,
+    Payload,
+    Topics,
+)
 from edge.commands import HandlerResult
 from edge.ports.factory import PortName, Ports
 
@@ -42,6 +53,41 @@ class DeviceApi(Protocol):
     def on_config(self, callback: Callable[[DeviceConfig], None]) -> None: ...
 
     def on_hall(self, callback: Callable[[HallState], None]) -> None: ...
+
+    # --- for kinds that talk to the hub beyond events (the kiosk) ---------------
+
+    @property
+    def settings(self) -> Settings | None:
+        """The settings the device was built from (None when built by hand)."""
+        ...
+
+    @property
+    def topics(self) -> Topics: ...
+
+    @property
+    def data_dir(self) -> Path:
+        """The device's own directory (its SQLite file lives here)."""
+        ...
+
+    @property
+    def hub_online(self) -> bool:
+        """Connected and the retained hub status says online."""
+        ...
+
+    @property
+    def board(self) -> dict[str, Payload]:
+        """Retained typed hall state by topic (calls, windows, queues)."""
+        ...
+
+    def on_channel(self, channel: Channel, callback: Callable[[Message], None]) -> None: ...
+
+    def send(self, topic: str, body: bytes, *, qos: int = 0) -> bool:
+        """Publish now, not through the outbox (False when not connected)."""
+        ...
+
+    def port_state(self, name: str, read: Callable[[], str]) -> None:
+        """Report `read()` as the state of port `name` in the heartbeat."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from anxin.settings import GpioButtonsPort, GpioLedPort, PortsSettings
 from edge.ports.buttons import Buttons, GpioButtons, SimButtons
 from edge.ports.camera import Camera, SimCamera
 from edge.ports.led import GpioLed, Led, SimLed
-from edge.ports.printer import Printer, SimPrinter
+from edge.ports.printer import EscposPrinter, Printer, SimPrinter
 from edge.ports.screen import Screen, SimScreen
 from edge.ports.serial_board import SerialBoard, SimSerialBoard
 from edge.ports.speaker import SimSpeaker, Speaker
+from printer.settings import PrinterSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,10 @@ def build_ports(
                 else SimLed()
             )
         elif name == "printer":
-            ports.printer = SimPrinter()
+            p = config.printer
+            ports.printer = (
+                EscposPrinter(p) if isinstance(p, PrinterSettings) and not sim else SimPrinter()
+            )
         elif name == "serial_board":
             ports.serial_board = SimSerialBoard()
         elif name == "camera":

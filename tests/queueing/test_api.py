@@ -28,6 +28,7 @@ from central.queueing.models import (
 from tests.central.conftest import Hub, running_hub
 from tests.central.fakes import eventually
 from tests.conftest import RunningBroker
+from tests.queueing.hall import MORNING
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def all_day(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def web(all_day: None, database_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
     async with running_hub(database_url=database_url, tmp_path=tmp_path, broker=None) as h:
+        h.state.clock.set(MORNING)  # the same hour of the day whenever the test runs
         yield h
 
 
@@ -166,12 +168,14 @@ async def test_a_caller_button_calls_the_next_ticket_at_its_window(mqtt_hub: Hub
         ticket = service.issue(s, service="general", channel=Channel.KIOSK, **kw)
 
     caller = await hub.device("caller-01", kind=DeviceKind.CALLER)
+    await eventually(lambda: hub.state.bridge.snapshot("caller-01") is not None, what="birth")
+    await hub.state.bridge.update_settings("caller-01", {"window": 1})  # the admin's binding
     press = Event(
         event_id="press-1",
         boot_id=caller.boot_id,
         seq=1,
         ts=utcnow(),
-        data={"button": "next", "window": 1},
+        data={"button": "next", "window": 2},  # a device's word on its window is ignored
     )
     topic = caller.topics.event(caller.id, "button")
     caller.publish_raw(topic, encode(press))

@@ -134,10 +134,11 @@ async def _board(broker: RunningBroker) -> AsyncIterator[Board]:
 async def _hub_hall(
     mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Hub, Hall]]:
-    async with running_hub(database_url=database_url, tmp_path=tmp_path, broker=mosquitto) as hub:
+    # The hall's clock is a fixed morning from the start; the publisher's "today" follows it.
+    async with running_hub(
+        database_url=database_url, tmp_path=tmp_path, broker=mosquitto, clock_start=MORNING
+    ) as hub:
         state = hub.state
-        # The hall's clock is a fixed morning; the publisher's "today" follows it.
-        state.clock.set(MORNING)
         yield hub, Hall(hub.settings, state.engine, state.sessions, bus=state.queue_bus)
 
 

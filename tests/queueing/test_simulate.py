@@ -7,12 +7,15 @@ import datetime as dt
 import random
 import statistics
 from collections import Counter
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from central.queueing.models import FINAL_STATES, Ticket, TicketEvent
 from central.queueing.simhall import load_hall
+from central.queueing.simhub import SimHub
 from central.queueing.simmodel import (
     ServiceProfile,
     Visit,
@@ -20,8 +23,8 @@ from central.queueing.simmodel import (
     draw_handling_s,
     plan_day,
 )
-from central.queueing.simrun import play_day
-from tests.queueing.hall import Hall
+from central.queueing.simrun import DayReport, play_day
+from tests.queueing.hall import Hall, make_hall
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 12, 1)
@@ -99,17 +102,56 @@ def test_every_window_gets_a_clerk_certified_for_its_services(hall: Hall) -> Non
     assert sim_hall.unstaffed == ()
 
 
-def test_a_simulated_day_serves_visitors_ends_every_ticket_and_measures_the_estimator(
+def _played(hall: Hall, **kw: Any) -> tuple[DayReport, str]:
+    """Play through a real hub; also fetch the day's statistics as the manager downloads them."""
+    with SimHub(hall.settings) as hub:
+        client = hub.client()
+        try:
+            report = play_day(hall.settings, hub=hub, client=client, speed=0, **kw)
+            day = kw["day"].isoformat()
+            csv = client.get("/reports.csv", start=day, end=day)
+            assert csv.status_code == 200, csv.text
+            return report, csv.text
+        finally:
+            client.close()
+
+
+def test_a_simulated_morning_through_the_hub_serves_people_and_feeds_boards_and_reports(
     hall: Hall,
 ) -> None:
     _small_hall(hall)
-    report = play_day(hall.settings, hall.sessions, day=DAY, visitors=240, speed=0, seed=5)
+    report, csv = _played(hall, day=DAY, visitors=240, seed=5, until=dt.time(11, 0))
 
-    assert report.issued > 200
-    assert report.states.get("done", 0) > 150
+    # The morning so far: about a third of the day's visitors came (09:00–11:00
+    # holds the morning peak), the windows served most of them.
+    assert 60 < report.issued < 140
+    assert report.states.get("done", 0) > 0.5 * report.issued
+    assert report.states.get("waiting", 0) + report.states.get("serving", 0) < report.issued
+    assert report.estimates > 0.5 * report.issued  # those called so far
+    assert 0 <= report.estimator_mae_min < 30
+    assert report.operations > 4 * report.states["done"]  # issue, call, start, finish each
+    # The boards heard every window, the calls list and the services' queues.
+    assert report.board_messages["calls"] > 0
+    assert report.board_messages["window"] >= 6
+    assert report.board_messages["queue"] >= 3
+    assert report.retained_topics >= 6 + 1 + 3
+    # The statistics page has the morning's tickets per service.
+    assert "居民身份证" in csv
+    assert "企业开办" in csv
+
+
+def test_a_whole_simulated_day_ends_every_ticket_and_calls_none_twice(hall: Hall) -> None:
+    _small_hall(hall)
+    report, _ = _played(hall, day=DAY, visitors=150, seed=5)
+
+    assert report.issued > 120
+    assert report.states.get("done", 0) > 100
     assert report.states.get("no_show", 0) > 0
-    assert report.estimates == report.issued
     assert 0 < report.estimator_mae_min < 30
+    text = "\n".join(report.lines())
+    assert "平均绝对误差" in text
+    assert f"取号 {report.issued} 张" in text
+    assert "大厅屏收到消息" in text
     with hall.sessions() as s:
         open_tickets = s.scalar(
             select(func.count())
@@ -132,9 +174,12 @@ def test_a_simulated_day_serves_visitors_ends_every_ticket_and_measures_the_esti
     assert first_issue.astimezone(SHANGHAI).time() >= dt.time(9, 0)
 
 
-def test_the_summary_is_in_chinese_and_names_the_estimator_error(hall: Hall) -> None:
-    _small_hall(hall)
-    report = play_day(hall.settings, hall.sessions, day=DAY, visitors=60, speed=0, seed=2)
-    text = "\n".join(report.lines())
-    assert "平均绝对误差" in text
-    assert f"取号 {report.issued} 张" in text
+def test_the_same_seed_plays_the_same_morning_through_the_hub(tmp_path: Path) -> None:
+    played = []
+    for name in ("a", "b"):
+        with make_hall(f"sqlite:///{tmp_path / name}.sqlite3", tmp_path / name) as hall:
+            _small_hall(hall)
+            played.append(_played(hall, day=DAY, visitors=80, seed=3, until=dt.time(10, 30))[0])
+    same = ("issued", "states", "mean_wait_min", "estimator_mae_min", "operations")
+    a, b = played
+    assert {k: getattr(a, k) for k in same} == {k: getattr(b, k) for k in same}
