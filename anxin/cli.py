@@ -218,8 +218,15 @@ def device(
     kind: DeviceKind,
     id: Annotated[str, typer.Option("--id", help="device id, e.g. kiosk-01")],
     sim: Annotated[bool, typer.Option("--sim", help="simulated hardware")] = False,
+    ui: Annotated[bool, typer.Option("--ui", help="kiosk: run the Kivy touch screen too")] = False,
+    fullscreen: Annotated[bool, typer.Option(help="kiosk --ui: full screen")] = False,
+    landscape: Annotated[bool, typer.Option(help="kiosk --ui: 1920×1080, not 1080×1920")] = False,
 ) -> None:
-    """Run the edge agent of one device."""
+    """Run the edge agent of one device (a kiosk with --ui: and its touch screen)."""
+    if (fullscreen or landscape) and not ui:
+        raise typer.BadParameter("--fullscreen and --landscape go with --ui")
+    if ui and kind is not DeviceKind.KIOSK:
+        raise typer.BadParameter("--ui is for kind kiosk")
     from edge.runner import run_device
 
     base = settings()
@@ -236,8 +243,17 @@ def device(
     dev = base.device.model_copy(update={"id": id, "kind": kind, "sim": sim or base.device.sim})
     update: dict[str, Any] = {"device": dev, "mqtt": mqtt}
     if kind is DeviceKind.KIOSK and dev.sim:
-        # A simulated kiosk has no touch screen: `anxin kiosk take` drives it.
+        # A simulated kiosk has no card reader or (without --ui) touch screen:
+        # `anxin kiosk take` drives it; with --ui the control also drives the UI.
         update["kiosk"] = base.kiosk.model_copy(update={"control_socket": True})
+    if ui:
+        from kiosk_ui.device import run_device_ui
+
+        orientation = "landscape" if landscape else "portrait"
+        code = run_device_ui(
+            base.model_copy(update=update), fullscreen=fullscreen, orientation=orientation
+        )
+        raise typer.Exit(code)
     _run(run_device(base.model_copy(update=update)))
 
 

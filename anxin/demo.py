@@ -136,9 +136,20 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
         "ANXIN_MQTT__KEEPALIVE_S": str(keepalive_s),
         "ANXIN_BROKER__PORT": str(broker_port),
         "ANXIN_HUB__PORT": str(hub_port),
+        # Every hub of the demo (the live simulation runs one too) puts this
+        # address in kiosk blocks and QR codes.
+        "ANXIN_HUB__PUBLIC_URL": f"http://127.0.0.1:{hub_port}",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("ANXIN_CONFIG", None)
+    # What another `anxin` process needs to join this demo (the kiosk touch
+    # screen: `anxin device kiosk --id kiosk-02 --sim --ui`, see the README).
+    env_file = data_dir / "demo.env"
+    env_file.touch(mode=0o600)
+    joining = {k: v for k, v in env.items() if k.startswith("ANXIN_")}
+    # The library comes from this hub (the live simulation's hub announces another URL).
+    joining["ANXIN_KIOSK__HUB_URL"] = f"http://127.0.0.1:{hub_port}"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in joining.items()), encoding="utf-8")
 
     # Database and the one-time admin password come first, in this process.
     from central.auth.service import AccountError, create_admin, reset_password
@@ -160,8 +171,19 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
     # writers would wait for SQLite's lock.
     from central.queueing.simrun import prepare
 
-    engine, _ = await asyncio.to_thread(prepare, hub_settings, "demo")
+    engine, sessions = await asyncio.to_thread(prepare, hub_settings, "demo")
+    # The hall is open whenever the demo runs: outside opening hours the live
+    # simulation plays from 09:00, and the hub's clock starts there too, so
+    # kiosks, boards and pages all see the same (simulated) time of day.
+    from broker.contract import utcnow
+    from central.queueing.simlive import live_start
+
+    with sessions() as session:
+        _day, start_at = live_start(hub_settings, session, utcnow())
     engine.dispose()
+    hub_env = dict(env)
+    if abs((start_at - utcnow()).total_seconds()) > 60:
+        hub_env["ANXIN_HUB__CLOCK_START"] = start_at.isoformat()
     # The demo matter library (事项库, demo_library.json), published, so the
     # guide pages and the admin 事项库 have content.
     from central.matters.admin import seed_demo
@@ -170,7 +192,7 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
 
     # Each prints a line when it is listening; the next one starts after it.
     broker = Child("broker", anxin_command("broker"), env, ready_marker="broker ready")
-    hub = Child("hub", anxin_command("hub"), env, ready_marker="hub ready")
+    hub = Child("hub", anxin_command("hub"), hub_env, ready_marker="hub ready")
     devices = [
         Child(dev_id, anxin_command("device", kind.value, "--id", dev_id, "--sim"), env)
         for kind, dev_id in DEMO_DEVICES
@@ -201,6 +223,8 @@ async def run_demo(settings: Settings, *, keepalive_s: int) -> None:
             f"  MQTT broker:          127.0.0.1:{broker_port} (embedded)\n"
             f"  device processes:     {pids}\n"
             f"  stop a device:        kill <pid>  -> 离线 within {keepalive_s * 1.5:.0f} s\n"
+            f"  kiosk touch screen:   env $(cat {env_file}) anxin device kiosk --id kiosk-02 "
+            "--sim --ui\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )

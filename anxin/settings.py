@@ -121,6 +121,11 @@ class KioskSettings(Section):
     control_socket: bool = Field(
         False, description="serve the local control socket (always on with --sim)"
     )
+    hub_url: str | None = Field(
+        None,
+        description="kiosk UI: hub base URL for the matter library (default: the citizen "
+        "base URL the hub sends in the kiosk's blocks)",
+    )
 
 
 class NotifySettings(Section):

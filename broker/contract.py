@@ -342,6 +342,8 @@ class KioskService(BaseModel):
     width: int = Field(ge=1, le=6, description="digits of the number (A001: 3)")
     opens_at: str = Field(pattern=r"^\d{2}:\d{2}$", description="local HH:MM")
     closes_at: str = Field(pattern=r"^\d{2}:\d{2}$", description="local HH:MM")
+    area: str | None = Field(None, max_length=32, description="service area code (kiosk tiles)")
+    area_name: str | None = Field(None, max_length=64, description="service area name")
 
 
 class NumberBlock(BaseModel):

@@ -109,10 +109,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, immediate: bool = False) -> sessionmaker[Session]:
+    """Sessions on `engine`; with `immediate`, every transaction on SQLite
+    starts with ``BEGIN IMMEDIATE`` (for work that reads, then writes)."""
+    bind = engine.execution_options(**{SQLITE_IMMEDIATE: True}) if immediate else engine
     # Objects are handed to templates and pydantic after commit; expiring them
     # would trigger lazy loads on a closed session.
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:

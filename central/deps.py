@@ -40,8 +40,13 @@ class CsrfRejected(Exception):
     """A state-changing request without the session's CSRF token."""
 
 
-def get_db(state: StateDep) -> Iterator[Session]:
-    with state.sessions() as session:
+def get_db(request: Request, state: StateDep) -> Iterator[Session]:
+    """The request's session. A state-changing request (POST, PUT, …) takes
+    SQLite's write lock at its first statement: a read followed by a write
+    in one deferred SQLite transaction fails ("database is locked") whenever
+    another writer committed in between, which a busy hall makes likely."""
+    factory = state.sessions if request.method in SAFE_METHODS else state.write_sessions
+    with factory() as session:
         yield session
 
 

@@ -7,6 +7,7 @@ it with `StateDep` instead of reading untyped attributes of ``request.app``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
+from central.db import make_sessionmaker
 from central.devices.bridge import HubBridge
 from central.metrics import HubMetrics
 from central.queueing.clock import HubClock
@@ -41,6 +43,12 @@ class HubState:
     rate_limits: MovingWindowRateLimiter = field(
         default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
     )
+
+    @cached_property
+    def write_sessions(self) -> sessionmaker[Session]:
+        """Sessions whose transactions take SQLite's write lock at once
+        (``BEGIN IMMEDIATE``); the same as `sessions` on PostgreSQL."""
+        return make_sessionmaker(self.engine, immediate=True)
 
 
 def attach_state(app: FastAPI, state: HubState) -> None:

@@ -107,7 +107,8 @@ class DeviceAgent:
         self.connection = self.journal.connection()
         self.hub_online = False
         self.hall: dict[str, HallState] = {}
-        # Typed board state (calls, windows, queues) by topic, retained: what a
+        # Typed board state (calls, windows, queues, the matter library's
+        # manifest) by topic, retained: what a
         # rebooted board shows at once. Kinds that render it read it from here.
         self.board: dict[str, Payload] = {}
         self.rejected = 0
@@ -181,8 +182,9 @@ class DeviceAgent:
         self._hall_callbacks.append(callback)
 
     def on_channel(self, channel: Channel, callback: Callable[[Message], None]) -> None:
-        """Hand validated messages of `channel` addressed to this device to `callback`
-        (on the event loop), for channels the agent itself does not handle."""
+        """Hand validated messages of `channel` addressed to this device (or to the
+        whole hall) to `callback`, on the event loop; on channels the agent handles
+        itself (the board: ``hall/queue/…``), after the agent."""
         self._channel_callbacks.setdefault(channel, []).append(callback)
 
     def send(self, topic: str, body: bytes, *, qos: int = 0) -> bool:
@@ -314,17 +316,17 @@ class DeviceAgent:
             self._reject(topic, raw, "addressed to another device")
             return
         handler = self._routes.get(parsed.channel)
-        if handler is None and parsed.channel in self._channel_callbacks:
-            for callback in self._channel_callbacks[parsed.channel]:
-                try:
-                    callback(msg)
-                except Exception:
-                    log.exception("%s: handler of %s failed", self._id, parsed.channel.value)
-            return
-        if handler is None:
+        callbacks = self._channel_callbacks.get(parsed.channel, ())
+        if handler is None and not callbacks:
             self._reject(topic, raw, f"devices do not read {parsed.channel.value}")
             return
-        handler(self, msg)
+        if handler is not None:
+            handler(self, msg)
+        for callback in callbacks:
+            try:
+                callback(msg)
+            except Exception:
+                log.exception("%s: handler of %s failed", self._id, parsed.channel.value)
 
     def _reject(self, topic: str, raw: bytes, reason: str) -> None:
         self.rejected += 1
@@ -410,6 +412,7 @@ class DeviceAgent:
         Channel.HALL_CALLS: _on_board,
         Channel.HALL_WINDOW: _on_board,
         Channel.HALL_QUEUE: _on_board,
+        Channel.HALL_MATTERS: _on_board,
     }
 
     # --- outbound ------------------------------------------------------------------

@@ -15,14 +15,15 @@ Kivy only inside functions, after `configure_kivy` has set the environment.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from broker.contract import HallQueue
 from central.matters.schema import Library
@@ -32,6 +33,7 @@ from kiosk_ui.viewmodels.offer import HallOffer, LibrarySource
 from printer.api import PrintOutcome, TicketOutput
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # WenQuanYi Micro Hei first: its .ttc opens on the Chinese face. Noto CJK
 # .ttc files open on the Japanese face (wrong glyph shapes), so they are not listed.
@@ -166,6 +168,74 @@ class KioskHandle:
     def id_card_read(self, number: str) -> None:
         self._call(lambda: self.vm.id_card_read(number))
 
+    def update_offer(self, offer: HallOffer, *, public_base_url: str | None = None) -> None:
+        """The hall's services changed; `public_base_url`: the hub, for checklist QR codes."""
+
+        def apply() -> None:
+            if public_base_url and public_base_url != self.vm.settings.public_base_url:
+                self.vm.settings = replace(self.vm.settings, public_base_url=public_base_url)
+            self.vm.set_offer(offer)
+
+        self._call(apply)
+
+    def on_main(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run `fn` on Kivy's thread; its result (or exception) in the future."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._call(run)
+        return future
+
+    # --- for local control (tests, demos): call these on Kivy's thread (`on_main`) ---
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the screen shows now: screen, texts, buttons, tickets, print problems."""
+        view = self.vm.view()
+        return {
+            "screen": self.vm.screen.value,
+            "online": view.header.online,
+            "texts": [t for t in view.texts() if t],
+            "buttons": [
+                {"key": a.key, "label": a.label, "sub": a.sub, "enabled": a.enabled}
+                for a in view.actions()
+            ],
+            "services": list(self.vm.offer.services),
+            "matters": len(self.vm.library.matters),
+            "queues": {c: q.waiting for c, q in self.vm.queues.items()},
+            "issued": [
+                {"number": t.number, "service": t.service, "offline": t.offline}
+                for t in self.vm.issued
+            ],
+            "printing": self.vm.s.printing,
+            "print_problems": [p.detail or p.state.value for p in self.vm.print_problems],
+        }
+
+    def tap(self, key: str) -> bool:
+        """Release the on-screen button of this action key, as a finger would."""
+        from kiosk_ui.screens.widgets import KioskButton
+
+        root = self.extra.get("root")
+        for widget in root.walk() if root is not None else ():
+            if isinstance(widget, KioskButton) and widget.action_key == key:
+                widget.dispatch("on_release")
+                return True
+        return False
+
+    def screenshot(self, path: str) -> str:
+        """The window's content as a PNG at `path`."""
+        root = self.extra.get("root")
+        if root is None:
+            raise RuntimeError("the kiosk has no window yet")
+        root.export_to_png(path)
+        return path
+
     def stop(self) -> None:
         def stop() -> None:
             from kivy.app import App
@@ -235,6 +305,7 @@ def build_app(
 
             library_source.subscribe(new_library)
             self.root_widget = KioskRoot(self.vm, settings.orientation)
+            self.handle.extra["root"] = self.root_widget
             Clock.schedule_interval(lambda _dt: self.vm.tick(), 1.0)
             Clock.schedule_once(self._first_frame, 0)
             return self.root_widget
@@ -269,11 +340,13 @@ def run_kiosk(
     kivy_home: str | None = None,
     on_ready: Callable[[KioskHandle], None] | None = None,
     on_print_problem: Callable[[PrintOutcome], None] | None = None,
+    clock: KioskClock | None = None,
 ) -> None:
     """Run the kiosk UI until its window closes (call on the main thread).
 
     ``source_loop``: the loop the ticket source runs on when it is not this
-    thread's (the device's MQTT session on a worker thread)."""
+    thread's (the device's MQTT session on a worker thread). ``clock``: the
+    wall clock for opening hours (the device passes the hub's)."""
     started = time.monotonic()
     settings = settings or KioskSettings(hall_name=offer.hall_name)
     orientation = settings.orientation if settings.orientation != "auto" else "portrait"
@@ -291,5 +364,6 @@ def run_kiosk(
             on_ready=on_ready,
             on_print_problem=on_print_problem,
             started_at=started,
+            clock=clock,
         )
     )

@@ -87,6 +87,7 @@ from central.queueing.models import (
     KioskRequest,
     Priority,
     Service,
+    ServiceArea,
     Ticket,
 )
 from central.queueing.states import Verb
@@ -280,7 +281,7 @@ def _hhmm(t: dt.time) -> str:
     return f"{t:%H:%M}"
 
 
-def _kiosk_service(s: Service) -> KioskService:
+def _kiosk_service(s: Service, area: ServiceArea | None) -> KioskService:
     return KioskService(
         code=s.code,
         name=s.name,
@@ -288,7 +289,13 @@ def _kiosk_service(s: Service) -> KioskService:
         width=max(3, len(str(s.number_end))),
         opens_at=_hhmm(s.opens_at),
         closes_at=_hhmm(s.closes_at),
+        area=area.code if area is not None else None,
+        area_name=area.name if area is not None else None,
     )
+
+
+def _area_order(area: ServiceArea | None) -> tuple[int, int]:
+    return (0, 0) if area is None else (area.sort, area.id)
 
 
 def _used_in_blocks(session: Session, device_id: str, days: list[dt.date]) -> dict[int, int]:
@@ -317,11 +324,13 @@ def replenish(
     size = settings.kiosk.offline_block
     today = operating_day(now, settings.queue)
     days = [today + dt.timedelta(days=n) for n in range(settings.kiosk.days_ahead + 1)]
+    areas: dict[int, ServiceArea] = {}
 
     def work() -> tuple[list[Service], list[KioskBlock], dict[int, int]]:
         services = list(
             session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.id))
         )
+        areas.update({a.id: a for a in session.scalars(select(ServiceArea))})
         blocks = list(
             session.scalars(
                 select(KioskBlock).where(
@@ -363,7 +372,10 @@ def replenish(
         if b.service_id in codes and used.get(b.id, 0) < b.last_seq - b.first_seq + 1
     ]  # fmt: skip
     return KioskBlocks(
-        services=tuple(_kiosk_service(s) for s in services),
+        services=tuple(
+            _kiosk_service(s, areas.get(s.area_id))
+            for s in sorted(services, key=lambda s: (_area_order(areas.get(s.area_id)), s.id))
+        ),
         blocks=tuple(shown[-400:]),
         timezone=settings.queue.timezone,
         day_rollover=_hhmm(settings.queue.day_rollover),

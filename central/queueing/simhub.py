@@ -234,12 +234,16 @@ class SimHub:
     def client(self) -> HallClient:
         """An HTTP client signed in as the simulation's hall manager."""
         password = secrets.token_urlsafe(18)
-        with self.state.sessions() as s:
+        hashed = hash_password(password)  # before the write lock is taken
+        with self.state.write_sessions() as s:
             user = s.scalar(select(User).where(User.username == SIM_USER))
             if user is None:
-                create_user(s, username=SIM_USER, role=Role.MANAGER, password=password)
+                create_user(
+                    s, username=SIM_USER, role=Role.MANAGER, password=password,
+                    password_hash=hashed,
+                )  # fmt: skip
             else:
-                user.password_hash = hash_password(password)
+                user.password_hash = hashed
                 user.active = True
                 user.must_change_password = False
             s.commit()

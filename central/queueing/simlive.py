@@ -48,6 +48,20 @@ def start_of_play(session: Session, day: dt.date, now: dt.datetime, zone: ZoneIn
     return opens if last is None else max(opens, last + dt.timedelta(minutes=1))
 
 
+def live_start(
+    settings: Settings, session: Session, now: dt.datetime
+) -> tuple[dt.date, dt.datetime]:
+    """The day and the moment the live simulation starts playing at `now`
+    (the demo also starts its hub's clock there, so both agree)."""
+    zone = ZoneInfo(settings.queue.timezone)
+    day = operating_day(now, settings.queue)
+    while True:
+        start_at = start_of_play(session, day, now, zone)
+        if start_at.astimezone(zone).time() < LAST_ARRIVAL:
+            return day, start_at
+        day += dt.timedelta(days=1)
+
+
 def release_windows(hub: SimHub, client: HallClient, now: dt.datetime) -> None:
     """Finish what an earlier run left at the windows, so every window can call again."""
     with hub.state.sessions() as s:
@@ -73,13 +87,9 @@ async def run_live(
     client = await asyncio.to_thread(hub.client)
     stop = threading.Event()
     try:
-        day = operating_day(utcnow(), settings.queue)
+        with hub.state.sessions() as s:
+            day, start_at = live_start(settings, s, utcnow())
         while not stop.is_set():
-            with hub.state.sessions() as s:
-                start_at = start_of_play(s, day, utcnow(), zone)
-            if start_at.astimezone(zone).time() >= LAST_ARRIVAL:
-                day += dt.timedelta(days=1)
-                continue
             await asyncio.to_thread(release_windows, hub, client, start_at)
             log.info("live simulation: %s from %s at %gx", day, start_at.astimezone(zone), speed)
 
@@ -94,6 +104,8 @@ async def run_live(
             for line in report.lines():
                 log.info("%s", line)
             day += dt.timedelta(days=1)
+            with hub.state.sessions() as s:
+                start_at = start_of_play(s, day, utcnow(), zone)
     finally:
         stop.set()
         await asyncio.to_thread(client.close)

@@ -76,10 +76,12 @@ class DeviceApi(Protocol):
 
     @property
     def board(self) -> dict[str, Payload]:
-        """Retained typed hall state by topic (calls, windows, queues)."""
+        """Retained typed hall state by topic (calls, windows, queues, matters manifest)."""
         ...
 
-    def on_channel(self, channel: Channel, callback: Callable[[Message], None]) -> None: ...
+    def on_channel(self, channel: Channel, callback: Callable[[Message], None]) -> None:
+        """Also for channels the agent handles itself (``hall/queue/…``): after it."""
+        ...
 
     def send(self, topic: str, body: bytes, *, qos: int = 0) -> bool:
         """Publish now, not through the outbox (False when not connected)."""

@@ -36,7 +36,8 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from anxin.settings import KioskSettings
@@ -62,6 +63,7 @@ CLOCK_KEY: Final = "hub_clock_offset_s"
 _CLOCK_PERSIST_S: Final = 1.0
 
 _kiosks: dict[str, Kiosk] = {}
+ControlOp = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def ticket_source(device_id: str | None = None) -> Kiosk:
@@ -88,6 +90,8 @@ class Kiosk:
         self.online_issued = 0
         self.rejected_replies = 0
         self.control: asyncio.Task[None] | None = None
+        self.control_ops: dict[str, ControlOp] = {}
+        """Extra local-control ops by name (the kiosk UI adds its own)."""
 
     # --- TicketSource --------------------------------------------------------------
 

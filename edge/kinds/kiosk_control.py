@@ -9,7 +9,12 @@ one). JSON lines on a Unix socket, one request per line, one answer per line:
     -> {"ok": true, "ticket": {...}, "take_ms": 3.1, "print_ms": 1.2}
     -> {"ok": false, "reason": "…（Chinese）"}
     {"op": "status"}
-    -> {"ok": true, "online": true, "offline_issued": 0, "unused": {"general": 20}}
+    -> {"ok": true, "online": true, "offline_issued": 0, "unused": {"general": 20},
+        "printer": {"state": "ok", "jobs": 1, "bytes": 812}}   # jobs/bytes: --sim only
+
+Other ops come from whoever registered them in ``Kiosk.control_ops`` (the
+Kivy UI of ``anxin device kiosk --ui``: ``ui``, ``tap``, ``screenshot``; see
+`kiosk_ui.device`).
 
 The socket is ``{data_dir}/devices/{id}/control.sock``; where that path is too
 long for a Unix socket, a short one under the temporary directory, and the
@@ -105,6 +110,13 @@ class _Control:
         op = request.get("op")
         if op == "status":
             return self.status()
+        extra = self.kiosk.control_ops.get(op) if isinstance(op, str) else None
+        if extra is not None:
+            try:
+                return await extra(request)
+            except Exception as exc:
+                log.exception("%s: control op %s failed", self.kiosk.device_id, op)
+                return {"ok": False, "reason": f"{type(exc).__name__}: {exc}"}
         if op != "take" or not isinstance(request.get("service"), str):
             return {"ok": False, "reason": "op must be take (with a service) or status"}
         started = time.perf_counter()
@@ -138,6 +150,8 @@ class _Control:
     def status(self) -> dict[str, Any]:
         today = self.kiosk.today()
         unused = {s.code: self.kiosk.journal.unused(s.code, today) for s in self.kiosk.services()}
+        printer = self.kiosk.printer
+        jobs = getattr(printer, "jobs", None)  # a simulated printer keeps what it printed
         return {
             "ok": True,
             "online": self.kiosk.online,
@@ -145,7 +159,12 @@ class _Control:
             "online_issued": self.kiosk.online_issued,
             "today": today,
             "unused": unused,
-        }
+            "printer": None if printer is None else {
+                "state": printer.state,
+                "jobs": None if jobs is None else len(jobs),
+                "bytes": None if jobs is None else sum(len(j) for j in jobs),
+            },
+        }  # fmt: skip
 
 
 def _opt(value: object) -> str | None:

@@ -295,6 +295,22 @@ class KioskViewModel:
         self.queues[queue.service] = queue
         self._notify(True)  # new figures; the buttons shown stay valid
 
+    def set_offer(self, offer: HallOffer) -> None:
+        """The hall's services changed (the hub's blocks message). A citizen in the
+        middle of something keeps going; a resting screen follows the new offer."""
+        if offer == self.offer:
+            return
+        self.offer = offer
+        resting = self.s.screen in (Screen.HOME, Screen.ATTRACT, Screen.CLOSED)
+        if resting and not self.busy:
+            screen = self._home_screen()
+            if self.s.screen == Screen.ATTRACT and screen == Screen.HOME:
+                screen = Screen.ATTRACT
+            self._go(screen)
+        elif self.s.screen == Screen.AREA and all(a.code != self.s.area for a in offer.areas):
+            self._reset()
+        self._changed()
+
     def set_library(self, library: Library) -> None:
         self.library = library
         if self.busy or self.s.screen == Screen.TICKET:
@@ -762,6 +778,8 @@ class KioskViewModel:
         today = self.offer.local(now).date()
         title = "今日不对外办公" if today in self.offer.closed_dates else "当前不在取号时间"
         body = f"下次取号时间：{self.offer.next_opening(now)}"
+        if not self.offer.services:  # nothing from the hub yet (a new kiosk)
+            title, body = "暂无可办理业务", "本机正在获取大厅业务信息，请稍候或到服务台咨询"
         return ClosedView(
             header,
             title=title,

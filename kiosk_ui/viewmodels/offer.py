@@ -1,8 +1,9 @@
 """What the kiosk offers: service areas, their services (queues) with hours,
 and the matter library, as small pure models.
 
-`HallOffer` is fed by the device configuration or, for the simulator, by the
-hall YAML (`central/queueing/demo_hall.yaml`, read with `HallOffer.from_yaml`
+`HallOffer` is fed by the kiosk's retained ``blocks`` message from the hub
+(`HallOffer.from_kiosk_services`, the device UI: `kiosk_ui.device`) or, for the
+simulator, by the hall YAML (`central/queueing/demo_hall.yaml`, read with `HallOffer.from_yaml`
 so the kiosk needs neither SQLAlchemy nor the queue engine). `LibrarySource`
 holds the matter library (事项库): from a file, or from the JSON the kiosk
 fetched from the hub after the retained ``hall/matters`` manifest changed.
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from broker.contract import KioskService
 from central.matters.schema import Library, Matter
 
 log = logging.getLogger(__name__)
@@ -215,6 +217,37 @@ class HallOffer:
             if codes:
                 areas.append(AreaOffer(str(raw["code"]), str(raw["name"]), codes))
         return cls(hall_name, tuple(areas), services, timezone, frozenset(closed_dates))
+
+    @classmethod
+    def from_kiosk_services(
+        cls, services: Iterable[KioskService], *, hall_name: str, timezone: str = "Asia/Shanghai"
+    ) -> HallOffer:
+        """From the services of a kiosk's retained ``blocks`` message (the hub's
+        active services with their hours and areas, in the hall's order).
+
+        Every day of the week: the hub, which issues the tickets, knows hours
+        only, so the kiosk does not refuse a day the hub would serve. A service
+        without an area (an older hub) goes under “全部业务”."""
+        every_day = frozenset(range(7))
+        offers: dict[str, ServiceOffer] = {}
+        names: dict[str, str] = {}
+        for s in services:
+            area = s.area or "all"
+            names.setdefault(area, s.area_name or s.area or "全部业务")
+            offers[s.code] = ServiceOffer(
+                code=s.code,
+                name=s.name,
+                area=area,
+                prefix=s.prefix,
+                opens=dt.time.fromisoformat(s.opens_at),
+                closes=dt.time.fromisoformat(s.closes_at),
+                weekdays=every_day,
+            )
+        areas = tuple(
+            AreaOffer(code, name, tuple(c for c, o in offers.items() if o.area == code))
+            for code, name in names.items()
+        )
+        return cls(hall_name, areas, offers, timezone)
 
     @classmethod
     def from_yaml(cls, path: str | Path, *, hall_name: str, **kwargs: Any) -> HallOffer:

@@ -435,3 +435,38 @@ def test_new_library_drops_a_walk_on_a_removed_matter(kiosk: Kiosk) -> None:
     keep = tuple(m for m in demo_library().matters if m.key != "individual_business_setup")
     kiosk.vm.set_library(demo_library().model_copy(update={"matters": keep}))
     assert screen_of(kiosk) == Screen.HOME
+
+
+def test_offer_from_the_hubs_blocks_and_empty_until_they_arrive(
+    make: Callable[..., Kiosk],
+) -> None:
+    from broker.contract import KioskService
+    from kiosk_ui.viewmodels.offer import HallOffer
+
+    empty = HallOffer("演示区政务服务中心", (), {})
+    k = make(offer=empty)
+    assert screen_of(k) == Screen.CLOSED
+    assert "暂无可办理业务" in list(k.vm.view().texts())
+
+    services = (
+        KioskService(code="company_setup", name="企业开办", prefix="A", width=3,
+                     opens_at="09:00", closes_at="17:00", area="market", area_name="市场准入"),
+        KioskService(code="id_card", name="居民身份证", prefix="D", width=3,
+                     opens_at="09:00", closes_at="16:30"),
+    )  # fmt: skip
+    offer = HallOffer.from_kiosk_services(services, hall_name="演示区政务服务中心")
+    assert [(a.code, a.name, a.services) for a in offer.areas] == [
+        ("market", "市场准入", ("company_setup",)),
+        ("all", "全部业务", ("id_card",)),
+    ]
+    assert offer.services["id_card"].hours_text == "09:00-16:30"
+    saturday = dt.datetime(2026, 11, 28, 10, 0, tzinfo=TZ)
+    assert offer.status("id_card", saturday) == ServiceStatus.OPEN  # the hub decides days
+    k.vm.set_offer(offer)
+    assert screen_of(k) == Screen.HOME
+    assert {"area:market", "area:all"} <= set(k.buttons())
+    k.press("area:market")
+    k.vm.set_offer(replace(offer, areas=offer.areas[1:]))  # the area went away meanwhile
+    assert screen_of(k) == Screen.HOME
+    k.vm.set_offer(empty)
+    assert screen_of(k) == Screen.CLOSED
