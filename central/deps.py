@@ -40,17 +40,24 @@ class CsrfRejected(Exception):
     """A state-changing request without the session's CSRF token."""
 
 
-def get_db(request: Request, state: StateDep) -> Iterator[Session]:
-    """The request's session. A state-changing request (POST, PUT, …) takes
-    SQLite's write lock at its first statement: a read followed by a write
-    in one deferred SQLite transaction fails ("database is locked") whenever
-    another writer committed in between, which a busy hall makes likely."""
-    factory = state.sessions if request.method in SAFE_METHODS else state.write_sessions
-    with factory() as session:
+def get_db(state: StateDep) -> Iterator[Session]:
+    with state.sessions() as session:
+        yield session
+
+
+def get_write_db(state: StateDep) -> Iterator[Session]:
+    """A session for a request that reads, then writes (admin forms): on
+    SQLite its transaction takes the write lock at the first statement. A
+    read followed by a write in one deferred SQLite transaction fails
+    ("database is locked") whenever another writer committed in between,
+    which a busy hall makes likely. Queue verbs do not need it: they open
+    their own write transaction (`locking.begin_write`)."""
+    with state.write_sessions() as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
+WriteSessionDep = Annotated[Session, Depends(get_write_db)]
 
 
 def csrf_token(request: Request) -> str:

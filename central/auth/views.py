@@ -8,7 +8,16 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from central.auth import service
-from central.deps import AnyUser, CsrfChecked, SessionDep, csrf_token, sign_in, sign_out
+from central.auth.models import User
+from central.deps import (
+    AnyUser,
+    CsrfChecked,
+    SessionDep,
+    WriteSessionDep,
+    csrf_token,
+    sign_in,
+    sign_out,
+)
 from central.state import StateDep
 
 router = APIRouter(tags=["pages"], dependencies=[CsrfChecked])
@@ -89,7 +98,7 @@ def _password(
 def change_password(
     request: Request,
     state: StateDep,
-    db: SessionDep,
+    db: WriteSessionDep,
     user: AnyUser,
     current: Annotated[str, Form(max_length=256)],
     new: Annotated[str, Form(max_length=256)],
@@ -101,10 +110,12 @@ def change_password(
         return _password(request, state, user_name=user.username, error="两次输入的新密码不一致")
     if new == current:
         return _password(request, state, user_name=user.username, error="新密码不能与当前密码相同")
+    me = db.get(User, user.id)  # this session's copy: `user` belongs to the sign-in check's
+    assert me is not None
     try:
-        service.change_password(db, user=user, new_password=new)
+        service.change_password(db, user=me, new_password=new)
     except service.AccountError as exc:
         return _password(request, state, user_name=user.username, error=str(exc))
     db.commit()
-    sign_in(request, user)  # the epoch moved on; keep this session, end the others
+    sign_in(request, me)  # the epoch moved on; keep this session, end the others
     return RedirectResponse(HOME, status.HTTP_303_SEE_OTHER)

@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from broker.contract import DeviceId, DeviceKind, ResultStatus, utcnow
 from central.auth.models import ROLE_LABELS, Role, User
-from central.deps import CsrfChecked, DeviceAdmin, DeviceViewer, SessionDep, csrf_token
+from central.deps import (
+    CsrfChecked,
+    DeviceAdmin,
+    DeviceViewer,
+    SessionDep,
+    WriteSessionDep,
+    csrf_token,
+)
 from central.devices import service
 from central.devices.bridge import CommandRefused, HubOffline
 from central.devices.models import Device
@@ -149,7 +156,7 @@ async def ping(
 @router.post("/devices/bind", response_class=HTMLResponse)
 async def bind(
     request: Request,
-    db: SessionDep,
+    db: WriteSessionDep,
     state: StateDep,
     _user: DeviceAdmin,
     device_id: Annotated[str, Form()],

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.auth.models import ROLE_LABELS, Role, User
-from central.deps import CsrfChecked, SessionDep, csrf_token, require_roles
+from central.deps import CsrfChecked, SessionDep, WriteSessionDep, csrf_token, require_roles
 from central.matters import excel, service
 from central.matters.completeness import SEVERITY_LABELS, check_library, check_matter
 from central.matters.diff import diff, show
@@ -172,7 +172,7 @@ def matters_page(
 
 @router.post("/matters/_new")
 def new_matter(
-    request: Request, db: SessionDep, user: LibraryEditor,
+    request: Request, db: WriteSessionDep, user: LibraryEditor,
     key: Annotated[str, Form(max_length=64)], name: Annotated[str, Form(max_length=200)],
 ) -> RedirectResponse:  # fmt: skip
     key, name = key.strip(), name.strip()
@@ -232,7 +232,7 @@ def _limit(amount: str, unit: str) -> dict[str, Any] | None:
 
 @router.post("/matters/{key}/elements")
 async def save_elements(
-    request: Request, key: str, db: SessionDep, user: LibraryEditor
+    request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
     form = await request.form()
     f = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -269,7 +269,7 @@ async def save_elements(
 
 @router.post("/matters/{key}/materials")
 async def save_material(
-    request: Request, key: str, db: SessionDep, user: LibraryEditor
+    request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
     form = await request.form()
     f = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -320,7 +320,7 @@ def _rename_material(doc: dict[str, Any], old: str, new: str) -> None:
 
 @router.post("/matters/{key}/materials/{mkey}/delete")
 def delete_material(
-    request: Request, key: str, mkey: str, db: SessionDep, user: LibraryEditor,
+    request: Request, key: str, mkey: str, db: WriteSessionDep, user: LibraryEditor,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:  # fmt: skip
     def change(doc: dict[str, Any]) -> None:
@@ -336,7 +336,7 @@ def delete_material(
 
 @router.post("/matters/{key}/questions")
 async def save_question(
-    request: Request, key: str, db: SessionDep, user: LibraryEditor
+    request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
     form = await request.form()
     f = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -375,7 +375,7 @@ async def save_question(
 
 @router.post("/matters/{key}/questions/{qkey}/delete")
 def delete_question(
-    request: Request, key: str, qkey: str, db: SessionDep, user: LibraryEditor,
+    request: Request, key: str, qkey: str, db: WriteSessionDep, user: LibraryEditor,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:  # fmt: skip
     def change(doc: dict[str, Any]) -> None:
@@ -390,7 +390,7 @@ def delete_question(
 
 @router.post("/matters/{key}/questions/{qkey}/options")
 async def save_option(
-    request: Request, key: str, qkey: str, db: SessionDep, user: LibraryEditor
+    request: Request, key: str, qkey: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
     form = await request.form()
     f = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -434,7 +434,7 @@ async def save_option(
 
 @router.post("/matters/{key}/questions/{qkey}/options/{okey}/delete")
 def delete_option(
-    request: Request, key: str, qkey: str, okey: str, db: SessionDep, user: LibraryEditor,
+    request: Request, key: str, qkey: str, okey: str, db: WriteSessionDep, user: LibraryEditor,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:  # fmt: skip
     def change(doc: dict[str, Any]) -> str | None:
@@ -449,7 +449,9 @@ def delete_option(
 
 
 @router.post("/matters/{key}/publish")
-def publish_matter(request: Request, key: str, db: SessionDep, user: LibraryEditor) -> Response:
+def publish_matter(
+    request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
+) -> Response:
     row = service.matter_row(db, key)
     if row.published_number == row.draft_number:
         return _done(
@@ -501,7 +503,7 @@ def check_page(request: Request, db: SessionDep, state: StateDep, user: LibraryE
 
 
 @router.post("/matters/_publish")
-def publish_everything(request: Request, db: SessionDep, user: LibraryEditor) -> Response:
+def publish_everything(request: Request, db: WriteSessionDep, user: LibraryEditor) -> Response:
     keys = service.publish_all(db, author=user.username)
     db.commit()
     return _done(request, f"已发布 {len(keys)} 个事项的最新版本", ok=True, to="/matters")
@@ -539,7 +541,7 @@ def synonyms_page(
 
 @router.post("/matters/_synonyms")
 def save_synonyms(
-    request: Request, db: SessionDep, user: LibraryEditor,
+    request: Request, db: WriteSessionDep, user: LibraryEditor,
     text: Annotated[str, Form(max_length=500_000)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:  # fmt: skip
@@ -577,7 +579,7 @@ def export(fmt: str, db: SessionDep, state: StateDep, _user: LibraryEditor) -> R
 
 @router.post("/matters/_import", response_class=HTMLResponse)
 def import_page(
-    request: Request, db: SessionDep, state: StateDep, user: LibraryEditor,
+    request: Request, db: WriteSessionDep, state: StateDep, user: LibraryEditor,
     file: Annotated[Upload, File()],
     reason: Annotated[str, Form(max_length=500)] = "",
     publish: Annotated[bool, Form()] = False,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.auth.models import ROLE_LABELS, Role, User
-from central.deps import CsrfChecked, SessionDep, csrf_token, require_roles
+from central.deps import CsrfChecked, SessionDep, WriteSessionDep, csrf_token, require_roles
 from central.queueing import halledit
 from central.queueing.hallconfig import (
     HallDocInvalid,
@@ -164,7 +164,7 @@ def _optional_int(value: str) -> int | str | None:
 def save_service(
     request: Request,
     code: str,
-    db: SessionDep,
+    db: WriteSessionDep,
     _user: HallManager,
     opens: Annotated[str, Form(max_length=5)],
     closes: Annotated[str, Form(max_length=5)],
@@ -190,7 +190,7 @@ def save_service(
 
 @router.post("/hall/windows/{number}")
 async def save_window(
-    request: Request, number: int, db: SessionDep, _user: HallManager
+    request: Request, number: int, db: WriteSessionDep, _user: HallManager
 ) -> RedirectResponse:
     form = await request.form()
     weights: dict[str, float] = {}
@@ -227,7 +227,7 @@ def export_yaml(db: SessionDep, state: StateDep, _user: HallManager) -> Response
 @router.post("/hall/import", response_class=HTMLResponse)
 def import_yaml(
     request: Request,
-    db: SessionDep,
+    db: WriteSessionDep,
     state: StateDep,
     user: HallManager,
     file: Annotated[UploadFile, File()],
