@@ -50,7 +50,7 @@ wheel-check: $(VENV)/.installed
 	rm -rf dist $(CURDIR)/build/wheel-venv
 	$(BIN)/python -m build --wheel --outdir dist . >/dev/null
 	$(PYTHON) -m venv $(CURDIR)/build/wheel-venv
-	$(CURDIR)/build/wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[central,bench]"
+	$(CURDIR)/build/wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[central,bench,kiosk,printer,gpio,display,signlang]"
 	cd /tmp && $(CURDIR)/build/wheel-venv/bin/python -m anxin.wheelcheck
 
 bench: $(VENV)/.installed system-deps

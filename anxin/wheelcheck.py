@@ -6,9 +6,15 @@ install would hide if the wheel forgot them."""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import tempfile
 from pathlib import Path
+
+# Importing Kivy (kiosk_ui) must neither take over logging nor read argv or ~/.kivy.
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="anxin-wheelcheck-kivy-"))
 
 PACKAGES = (
     "anxin",
