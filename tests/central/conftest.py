@@ -123,9 +123,10 @@ async def running_hub(
             try:
                 yield running
             finally:
+                # Every device, connected or not: a disconnected one's thread
+                # would otherwise keep retrying (and logging) after the test.
                 for device in running.devices:
-                    if device.session.connected.is_set():
-                        await device.stop()
+                    await device.stop()
 
 
 @pytest.fixture
