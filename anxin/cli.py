@@ -82,11 +82,11 @@ def settings(**overrides: Any) -> Settings:
     return s
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
+def _run(coro: Coroutine[Any, Any, None], *, uvloop_if_installed: bool = False) -> None:
     """Run until done or Ctrl-C / SIGTERM, then let the coroutine clean up."""
     from anxin.supervise import run_until_signalled
 
-    run_until_signalled(coro)
+    run_until_signalled(coro, uvloop_if_installed=uvloop_if_installed)
 
 
 # --- roles --------------------------------------------------------------------
@@ -121,7 +121,7 @@ def hub(
     if workers > 1:
         run_hub_workers(s, workers=workers, config_file=_state.config, ready=ready)
         return
-    _run(run_hub(s, ready=ready))
+    _run(run_hub(s, ready=ready), uvloop_if_installed=True)
 
 
 @broker_app.callback(invoke_without_command=True)

@@ -9,9 +9,12 @@ from collections.abc import Coroutine
 from typing import Any
 
 
-def run_until_signalled(coro: Coroutine[Any, Any, None]) -> None:
+def run_until_signalled(
+    coro: Coroutine[Any, Any, None], *, uvloop_if_installed: bool = False
+) -> None:
     """SIGINT and SIGTERM cancel the coroutine, whose `finally` blocks then run
-    (a device publishes its offline status, the hub its own)."""
+    (a device publishes its offline status, the hub its own). The hub asks for
+    uvloop (its extra installs it), as uvicorn would choose by itself."""
 
     async def main() -> None:
         task = asyncio.ensure_future(coro)
@@ -21,4 +24,12 @@ def run_until_signalled(coro: Coroutine[Any, Any, None]) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())
+    try:
+        if not uvloop_if_installed:
+            raise ImportError
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())

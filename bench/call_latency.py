@@ -42,6 +42,7 @@ from bench.queuehub import (
     PATHS,
     WINDOWS,
     bench_settings,
+    client_transport,
     hall_database,
     hub_env,
     hub_process,
@@ -141,7 +142,8 @@ async def _wait_for(watch: BoardWatch, window: int, within_s: float = 5.0) -> fl
 
 async def _measure(url: str, watch: BoardWatch, *, calls: int, bursts: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=WINDOWS + 4, max_keepalive_connections=WINDOWS + 4)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    transport = client_transport(limits)
+    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=60) as client:
         await signed_in(client)
 
         failures = 0

@@ -41,6 +41,7 @@ from bench.queuehub import (
     PATHS,
     SERVICES,
     bench_settings,
+    client_transport,
     double_calls,
     hall_database,
     hub_env,
@@ -70,7 +71,8 @@ async def _load(
     }
     failures = 0
     limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    transport = client_transport(limits)
+    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as client:
         await signed_in(client)
         stop_at = time.perf_counter() + seconds
 
