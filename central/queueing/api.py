@@ -232,7 +232,7 @@ def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaf
             now=now,
         )
     )
-    estimate = estimate_ticket(db, ticket, now=now)
+    estimate = estimate_ticket(db, ticket, now=now, recent=True)
     return IssuedOut(
         **TicketOut.of(ticket).model_dump(),
         ahead=estimate.ahead,

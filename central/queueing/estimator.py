@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from central.queueing.models import (
@@ -241,17 +243,55 @@ def _recent_durations(
     return {sid: tuple(v) for sid, v in out.items()}
 
 
+# Loads of the whole hall, per database, reused for LOADS_REUSE_S of hub time:
+# issuing answers every ticket with its estimate, and re-reading every
+# service's queue and windows for each one would double the cost of issuing.
+LOADS_REUSE_S: Final = 1.0
+_recent_loads: weakref.WeakKeyDictionary[
+    Engine, tuple[dt.date, dt.datetime, dict[int, ServiceLoad]]
+]
+_recent_loads = weakref.WeakKeyDictionary()
+_recent_lock = threading.Lock()
+
+
+def recent_service_loads(
+    session: Session, *, day: dt.date, now: dt.datetime
+) -> dict[int, ServiceLoad]:
+    """`service_loads` of every service, computed at most LOADS_REUSE_S ago
+    (by the hub's clock, so a simulated day stays deterministic)."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    with _recent_lock:
+        hit = _recent_loads.get(engine)
+    if hit is not None and hit[0] == day and abs((now - hit[1]).total_seconds()) < LOADS_REUSE_S:
+        return hit[2]
+    loads = service_loads(session, day=day, now=now)
+    with _recent_lock:
+        _recent_loads[engine] = (day, now, loads)
+    return loads
+
+
 def estimate_ticket(
-    session: Session, ticket: Ticket, *, now: dt.datetime, load: ServiceLoad | None = None
+    session: Session,
+    ticket: Ticket,
+    *,
+    now: dt.datetime,
+    load: ServiceLoad | None = None,
+    recent: bool = False,
 ) -> Estimate:
-    """People ahead of a waiting ticket and its estimated wait in minutes."""
+    """People ahead of a waiting ticket and its estimated wait in minutes.
+
+    `recent`: use the hall's loads of the last second (`recent_service_loads`),
+    for answers to a ticket just issued; the citizen page reads fresh ones.
+    """
     ahead = people_ahead(session, ticket)
     if ticket.state != TicketState.WAITING:
         return Estimate(ahead=0, minutes=0.0)
+    if load is None and recent:
+        load = recent_service_loads(session, day=ticket.day, now=now).get(ticket.service_id)
     if load is None:
-        load = service_loads(session, day=ticket.day, now=now, service_ids=[ticket.service_id]).get(
-            ticket.service_id
-        )
+        loads = service_loads(session, day=ticket.day, now=now, service_ids=[ticket.service_id])
+        load = loads.get(ticket.service_id)
     return Estimate(ahead=ahead, minutes=None if load is None else wait_minutes(load, ahead))
 
 

@@ -200,7 +200,7 @@ def handle_request(
         # The kiosk gave up on this request while it was being issued.
         _cancel_unheld(session, ticket.id, bus=bus, settings=settings, now=now)
         return None
-    estimate = estimate_ticket(session, ticket, now=now)
+    estimate = estimate_ticket(session, ticket, now=now, recent=True)
     svc = session.get(Service, ticket.service_id)
     session.commit()  # end the read transaction: never hold SQLite's snapshot
     log.info(

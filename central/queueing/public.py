@@ -132,7 +132,7 @@ async def issue_public(request: Request, db: SessionDep, state: StateDep) -> Res
             settings=state.settings,
             now=now,
         )
-        estimate = estimate_ticket(db, ticket, now=now)
+        estimate = estimate_ticket(db, ticket, now=now, recent=True)
         name = service.service_by_code(db, body.service).name
         return PublicTicketOut(
             number=ticket.number,

@@ -103,11 +103,16 @@ async def running_hub(
     tmp_path: Path,
     broker: RunningBroker | None,
     queue: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None,
     **hub: Any,
 ) -> AsyncIterator[Hub]:
+    """`hub` updates the hub section, `queue` the queue section, `sections`
+    replaces whole sections (e.g. ``{"kiosk": KioskSettings(...)}``)."""
     settings = hub_settings(database_url=database_url, tmp_path=tmp_path, broker=broker, **hub)
     if queue:
         settings = settings.model_copy(update={"queue": settings.queue.model_copy(update=queue)})
+    if sections:
+        settings = settings.model_copy(update=sections)
     await asyncio.to_thread(upgrade_database, settings)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)

@@ -11,20 +11,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from anxin.settings import KioskSettings, Settings
 from broker.contract import DeviceKind
 from broker.session import Backoff
-from central.app import app_state, create_app
-from central.db import upgrade_database
 from central.queueing.kiosks import KioskDesk, kiosk_desk
 from central.queueing.models import Service, Ticket
 from edge.agent import DeviceAgent
 from edge.kinds.kiosk import Kiosk, ticket_source
 from edge.runner import make_agent
-from tests.central.conftest import Hub, hub_settings
+from tests.central.conftest import Hub, running_hub
 from tests.conftest import RunningBroker
 from tests.edge.support import device_settings
 from tests.queueing.hall import MORNING, Hall
@@ -46,17 +43,11 @@ async def kiosk_hub(
     kiosk: KioskSettings | None = None,
 ) -> AsyncIterator[Hub]:
     """A running hub (app + bridge) whose clock reads `at`."""
-    settings = hub_settings(database_url=database_url, tmp_path=tmp_path, broker=broker)
-    settings = settings.model_copy(update={"kiosk": kiosk or kiosk_settings()})
-    await asyncio.to_thread(upgrade_database, settings)
-    app = create_app(settings)
-    app_state(app).clock.set(at)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        hub = Hub(app, client, settings, broker)
-        async with app.router.lifespan_context(app):
-            await hub.state.bridge.wait_connected(10)
-            yield hub
+    async with running_hub(
+        database_url=database_url, tmp_path=tmp_path, broker=broker, clock_start=at,
+        sections={"kiosk": kiosk or kiosk_settings()},
+    ) as hub:  # fmt: skip
+        yield hub
 
 
 def desk(hub: Hub) -> KioskDesk:
