@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from broker.contract import DeviceKind
 from central.auth.models import Role
 from central.auth.service import create_user
 from central.db import database_url, make_engine, make_sessionmaker, upgrade_database
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.browser import ARTIFACTS, needs_chromium, signed_in_page
 from tests.central.conftest import PASSWORD, hub_settings, serving_hub
 from tests.central.fakes import FakeDevice
 from tests.conftest import RunningBroker
@@ -50,16 +50,8 @@ async def test_the_devices_page_shows_a_device_going_offline_without_reloading(
     sign = await FakeDevice(mosquitto, "signlang-01", kind=DeviceKind.SIGNLANG).start()
     for device in (kiosk, caller, board, sign):
         device.publish_health()
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1200, "height": 560})
-            await page.goto(f"{hub_url}/login")
-            await page.get_by_label("用户名").fill("zhangwei")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+    try:
+        async with signed_in_page(hub_url, "zhangwei", PASSWORD, width=1200, height=560) as page:
             await expect(page).to_have_url(f"{hub_url}/devices")
             await expect(page.get_by_role("heading", name="设备管理")).to_be_visible()
 
@@ -81,7 +73,6 @@ async def test_the_devices_page_shows_a_device_going_offline_without_reloading(
 
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "devices.png"), full_page=True)
-        finally:
-            await browser.close()
-            for device in (kiosk, board, sign):
-                await device.stop()
+    finally:
+        for device in (kiosk, board, sign):
+            await device.stop()

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from central.auth.models import Role
 from central.auth.service import create_user
 from central.db import database_url as settings_url
 from central.db import make_engine, make_sessionmaker, upgrade_database
 from central.matters import service
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.browser import ARTIFACTS, needs_chromium, signed_in_page
 from tests.central.conftest import PASSWORD, hub_settings, serving_hub
 from tests.conftest import RunningBroker
 from tests.matters.library import small_library
@@ -41,46 +41,34 @@ async def hub_url(mosquitto: RunningBroker, tmp_path: Path) -> AsyncIterator[str
 @needs_chromium
 async def test_a_manager_searches_edits_compares_and_publishes(hub_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
-            await page.goto(f"{hub_url}/login")
-            await page.get_by_label("用户名").fill("wangfang")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+    async with signed_in_page(hub_url, "wangfang", PASSWORD) as page:
+        await page.get_by_role("link", name="事项库").click()
+        await expect(page.locator("#matter-list tbody tr")).to_have_count(2)
+        await page.get_by_label("搜索事项").fill("开饭店")
+        await expect(page.locator("#matter-list tbody tr")).to_have_count(1)
+        await expect(page.locator("#matter-list")).to_contain_text("已发布第 1 版")
+        await page.screenshot(path=str(ARTIFACTS / "matters-list.png"))
 
-            await page.get_by_role("link", name="事项库").click()
-            await expect(page.locator("#matter-list tbody tr")).to_have_count(2)
-            await page.get_by_label("搜索事项").fill("开饭店")
-            await expect(page.locator("#matter-list tbody tr")).to_have_count(1)
-            await expect(page.locator("#matter-list")).to_contain_text("已发布第 1 版")
-            await page.screenshot(path=str(ARTIFACTS / "matters-list.png"))
+        await page.get_by_role("link", name="食品经营许可证核发").click()
+        await expect(page.locator("#preview .mx-path")).to_have_count(4)
+        await page.get_by_label("承诺办结时限", exact=True).fill("7")
+        await page.get_by_label("要素修改原因").fill("落实减时限要求")
+        await page.get_by_role("button", name="保存要素").click()
+        await expect(page.get_by_role("status")).to_contain_text("已保存为第 2 版")
+        await expect(page.locator("#publish-state")).to_contain_text("草稿第 2 版待发布")
+        await page.screenshot(path=str(ARTIFACTS / "matters-edit.png"), full_page=True)
 
-            await page.get_by_role("link", name="食品经营许可证核发").click()
-            await expect(page.locator("#preview .mx-path")).to_have_count(4)
-            await page.get_by_label("承诺办结时限", exact=True).fill("7")
-            await page.get_by_label("要素修改原因").fill("落实减时限要求")
-            await page.get_by_role("button", name="保存要素").click()
-            await expect(page.get_by_role("status")).to_contain_text("已保存为第 2 版")
-            await expect(page.locator("#publish-state")).to_contain_text("草稿第 2 版待发布")
-            await page.screenshot(path=str(ARTIFACTS / "matters-edit.png"), full_page=True)
+        await page.get_by_role("link", name="与上一版比较").click()
+        row = page.locator("#changes tbody tr", has_text="承诺办结时限")
+        await expect(row).to_contain_text("10 工作日")
+        await expect(row).to_contain_text("7 工作日")
+        await expect(page.locator("main")).to_contain_text("落实减时限要求")
+        await page.screenshot(path=str(ARTIFACTS / "matters-diff.png"))
 
-            await page.get_by_role("link", name="与上一版比较").click()
-            row = page.locator("#changes tbody tr", has_text="承诺办结时限")
-            await expect(row).to_contain_text("10 工作日")
-            await expect(row).to_contain_text("7 工作日")
-            await expect(page.locator("main")).to_contain_text("落实减时限要求")
-            await page.screenshot(path=str(ARTIFACTS / "matters-diff.png"))
+        await page.get_by_role("link", name="食品经营许可证核发").click()
+        await page.get_by_role("button", name="发布第 2 版").click()
+        await expect(page.get_by_role("status")).to_contain_text("已发布第 2 版")
+        await expect(page.locator("#publish-state")).to_have_text("已发布第 2 版")
 
-            await page.get_by_role("link", name="食品经营许可证核发").click()
-            await page.get_by_role("button", name="发布第 2 版").click()
-            await expect(page.get_by_role("status")).to_contain_text("已发布第 2 版")
-            await expect(page.locator("#publish-state")).to_have_text("已发布第 2 版")
-
-            await page.goto(f"{hub_url}/matters/_check")
-            await expect(page.get_by_role("status")).to_contain_text("全部通过检查")
-        finally:
-            await browser.close()
+        await page.goto(f"{hub_url}/matters/_check")
+        await expect(page.get_by_role("status")).to_contain_text("全部通过检查")

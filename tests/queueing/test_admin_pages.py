@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 from sqlalchemy import func, select
 
 from central.auth.models import Role
@@ -17,7 +17,7 @@ from central.db import database_url as settings_url
 from central.db import make_engine, make_sessionmaker, upgrade_database
 from central.queueing.hallconfig import import_hall, load_yaml
 from central.queueing.models import Service, ServiceArea, Window, WindowService
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.browser import ARTIFACTS, needs_chromium, signed_in_page
 from tests.central.conftest import PASSWORD, Hub, hub_settings, running_hub, serving_hub
 from tests.conftest import RunningBroker
 from tests.queueing import test_audit, test_reports
@@ -184,45 +184,33 @@ async def hub_url(mosquitto: RunningBroker, tmp_path: Path) -> AsyncIterator[str
 @needs_chromium
 async def test_the_manager_pages_render_in_chromium(hub_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
-            await page.goto(f"{hub_url}/login")
-            await page.get_by_label("用户名").fill("wangfang")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+    async with signed_in_page(hub_url, "wangfang", PASSWORD) as page:
+        await page.get_by_role("link", name="统计报表").click()
+        await page.get_by_label("开始日期").fill("2026-03-02")
+        await page.get_by_label("结束日期").fill("2026-03-02")
+        await page.get_by_role("button", name="查询").click()
+        await expect(page.get_by_role("heading", name="按服务")).to_be_visible()
+        services = page.locator("section", has=page.get_by_role("heading", name="按服务"))
+        await expect(services.locator("tbody tr").first).to_contain_text("A 企业开办")
+        await expect(services.locator("tbody tr").first.locator("td").nth(1)).to_have_text("6")
+        await page.screenshot(path=str(ARTIFACTS / "queue-reports.png"), full_page=True)
 
-            await page.get_by_role("link", name="统计报表").click()
-            await page.get_by_label("开始日期").fill("2026-03-02")
-            await page.get_by_label("结束日期").fill("2026-03-02")
-            await page.get_by_role("button", name="查询").click()
-            await expect(page.get_by_role("heading", name="按服务")).to_be_visible()
-            services = page.locator("section", has=page.get_by_role("heading", name="按服务"))
-            await expect(services.locator("tbody tr").first).to_contain_text("A 企业开办")
-            await expect(services.locator("tbody tr").first.locator("td").nth(1)).to_have_text("6")
-            await page.screenshot(path=str(ARTIFACTS / "queue-reports.png"), full_page=True)
+        await page.get_by_role("link", name="公平性日志").click()
+        await page.get_by_label("开始日期").fill("2026-03-02")
+        await page.get_by_label("结束日期").fill("2026-03-02")
+        await page.get_by_role("button", name="查询").click()
+        await page.get_by_role("button", name="校验哈希链").click()
+        await expect(page.locator("#chain")).to_contain_text("哈希链完整")
+        await expect(page.get_by_text("插队 3 次 · 合计 3")).to_have_count(2)
+        await page.screenshot(path=str(ARTIFACTS / "queue-fairness.png"), full_page=True)
 
-            await page.get_by_role("link", name="公平性日志").click()
-            await page.get_by_label("开始日期").fill("2026-03-02")
-            await page.get_by_label("结束日期").fill("2026-03-02")
-            await page.get_by_role("button", name="查询").click()
-            await page.get_by_role("button", name="校验哈希链").click()
-            await expect(page.locator("#chain")).to_contain_text("哈希链完整")
-            await expect(page.get_by_text("插队 3 次 · 合计 3")).to_have_count(2)
-            await page.screenshot(path=str(ARTIFACTS / "queue-fairness.png"), full_page=True)
-
-            await page.get_by_role("link", name="大厅配置").click()
-            await expect(page.locator("#win-60")).to_contain_text("绿色通道")
-            await page.locator("#svc-company_setup").get_by_label("企业开办每日上限").fill("250")
-            await page.locator("#svc-company_setup").get_by_role("button", name="保存").click()
-            await expect(page.get_by_role("status")).to_have_text("已保存服务 company_setup 的设置")
-            await page.evaluate("window.scrollTo(0, 0)")
-            await page.screenshot(path=str(ARTIFACTS / "queue-hall.png"))
-            await page.locator("#win-1 summary").click()
-            await page.locator("#win-1").scroll_into_view_if_needed()
-            await page.screenshot(path=str(ARTIFACTS / "queue-hall-window.png"))
-        finally:
-            await browser.close()
+        await page.get_by_role("link", name="大厅配置").click()
+        await expect(page.locator("#win-60")).to_contain_text("绿色通道")
+        await page.locator("#svc-company_setup").get_by_label("企业开办每日上限").fill("250")
+        await page.locator("#svc-company_setup").get_by_role("button", name="保存").click()
+        await expect(page.get_by_role("status")).to_have_text("已保存服务 company_setup 的设置")
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.screenshot(path=str(ARTIFACTS / "queue-hall.png"))
+        await page.locator("#win-1 summary").click()
+        await page.locator("#win-1").scroll_into_view_if_needed()
+        await page.screenshot(path=str(ARTIFACTS / "queue-hall-window.png"))
