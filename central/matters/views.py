@@ -126,6 +126,12 @@ def _problems(exc: ValidationError) -> str:
     return "；".join(out)
 
 
+async def _text_fields(request: Request) -> dict[str, str]:
+    """The form's text fields (an upload field is not text)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
@@ -234,8 +240,7 @@ def _limit(amount: str, unit: str) -> dict[str, Any] | None:
 async def save_elements(
     request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
-    form = await request.form()
-    f = {k: v for k, v in form.items() if isinstance(v, str)}
+    f = await _text_fields(request)
 
     def change(doc: dict[str, Any]) -> None:
         for field in ("name", "basic_code", "implementation_code", "handling_code", "legal_basis",
@@ -271,8 +276,7 @@ async def save_elements(
 async def save_material(
     request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
-    form = await request.form()
-    f = {k: v for k, v in form.items() if isinstance(v, str)}
+    f = await _text_fields(request)
     mkey = f.get("key", "").strip()
     original = f.get("original", "").strip()
 
@@ -338,8 +342,7 @@ def delete_material(
 async def save_question(
     request: Request, key: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
-    form = await request.form()
-    f = {k: v for k, v in form.items() if isinstance(v, str)}
+    f = await _text_fields(request)
     qkey = f.get("key", "").strip()
     original = f.get("original", "").strip()
 
@@ -392,7 +395,7 @@ def delete_question(
 async def save_option(
     request: Request, key: str, qkey: str, db: WriteSessionDep, user: LibraryEditor
 ) -> Response:
-    form = await request.form()
+    form = await request.form()  # several values per name here (checkbox lists)
     f = {k: v for k, v in form.items() if isinstance(v, str)}
     okey = f.get("key", "").strip()
     original = f.get("original", "").strip()

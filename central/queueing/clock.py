@@ -62,7 +62,3 @@ class HubClock:
         """Stop time at `at` until moved again: a simulation stepping from
         event to event (`anxin simulate day`) sees exactly its own times."""
         self._held = at
-
-    def reset(self) -> None:
-        self._offset = dt.timedelta(0)
-        self._held = None

@@ -8,11 +8,13 @@ queue; each publishes what the database says after its commit):
 - ``hall/queue/{code}``: each service's waiting count and estimated wait (`HallQueue`).
 
 Speed matters: a citizen looks up when the voice calls, so "next" → board is
-measured (p50 ≤ 5 ms). The after-commit listener only marks what changed and
-wakes one publisher task; the task reads the changed windows and the calls
-list in one short worker-thread hop and publishes them. Changes that arrive
-meanwhile pile up and go out together in the next round, so 76 windows
-pressing at once cost a few rounds, not 76. Queue estimates are not urgent:
+measured (p50 ≤ 5 ms). The after-commit listener marks what changed and runs
+a publishing round right there, on the verb's thread: it reads the changed
+windows and the calls list and publishes them (paho writes from any thread).
+Rounds run one at a time and each takes every mark so far, so the last
+retained message is always the newest state, and 76 windows pressing at once
+cost fewer rounds than presses. Full republishing and retries after a failed
+round run on a task of the event loop. Queue estimates are not urgent:
 a second task recomputes all services at most every ``queue_interval_s`` and
 publishes only those that changed. On every (re)connection of the hub the
 full state is published again, because a broker without persistence forgets
@@ -190,8 +192,6 @@ class HallStatePublisher:
         self._queues_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_queue: dict[str, dict[str, object]] = {}
-        self.rounds = 0
-        """Publishing rounds so far (bursts coalesce: fewer rounds than changes)."""
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -266,7 +266,6 @@ class HallStatePublisher:
                     self._full = True
                 self._retry_soon()
                 return
-            self.rounds += 1
             if full:
                 self._last_queue.clear()
         self._set_soon(self._queues_wake)
