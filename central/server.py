@@ -54,9 +54,13 @@ async def run_hub(
     offline before disconnecting.
     """
     await asyncio.to_thread(upgrade_database, settings)
-    app = app or create_app(settings)
     sock = _bind(settings.hub.host, settings.hub.port)
     host, port = sock.getsockname()[:2]
+    if app is None:
+        # The app is told the port it really serves on (port 0 picks one):
+        # kiosk blocks and QR codes carry the hub's address.
+        hub = settings.hub.model_copy(update={"port": port})
+        app = create_app(settings.model_copy(update={"hub": hub}))
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
     config = uvicorn.Config(
