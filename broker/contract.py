@@ -233,6 +233,10 @@ class BoardCall(BaseModel):
     service: str = Field(max_length=64, description="service name")
     called_at: datetime = Field(description="time of the latest call or recall")
     recall: bool = Field(description="true when this is a repeated call (重呼)")
+    area: str | None = Field(None, max_length=32, description="code of the window's service area")
+    voice: bool = Field(
+        True, description="false when the window's area calls silently (无声叫号): no announcement"
+    )
 
 
 class HallCalls(Payload):
@@ -241,7 +245,10 @@ class HallCalls(Payload):
 
     calls: tuple[BoardCall, ...] = Field(
         max_length=50,
-        description="newest first; each: ticket, window, window_name, service, called_at, recall",
+        description=(
+            "newest first; each: ticket, window, window_name, service, called_at, recall,"
+            " area, voice"
+        ),
     )
     ts: datetime = Field(default_factory=utcnow)
 

@@ -194,12 +194,14 @@ def _import_areas(
     for sort, a in enumerate(docs):
         row = areas.get(a.code)
         if row is None:
-            row = ServiceArea(code=a.code, name=a.name, sort=sort)
+            row = ServiceArea(
+                code=a.code, name=a.name, sort=sort, silent_calling=a.silent_calling
+            )
             session.add(row)
             areas[a.code] = row
             report.created["areas"] += 1
-        elif (row.name, row.sort) != (a.name, sort):
-            row.name, row.sort = a.name, sort
+        elif (row.name, row.sort, row.silent_calling) != (a.name, sort, a.silent_calling):
+            row.name, row.sort, row.silent_calling = a.name, sort, a.silent_calling
             report.updated["areas"] += 1
     session.flush()
 
@@ -387,7 +389,11 @@ def export_hall(session: Session) -> HallDoc:
         .order_by(User.username)
     )
     return HallDoc(
-        areas=[AreaDoc(code=a.code, name=a.name) for a in areas if a.id not in retired_only],
+        areas=[
+            AreaDoc(code=a.code, name=a.name, silent_calling=a.silent_calling)
+            for a in areas
+            if a.id not in retired_only
+        ],
         services=[
             ServiceDoc(
                 code=s.code,

@@ -35,6 +35,9 @@ class _Doc(BaseModel):
 class AreaDoc(_Doc):
     code: Code = Field(description="stable identifier, lower-case letters, digits and _")
     name: str = Field(min_length=1, max_length=64, description="name shown in the hall (市场准入)")
+    silent_calling: bool = Field(
+        False, description="无声叫号: boards show calls without voice; citizens get an SMS instead"
+    )
 
 
 class ServiceDoc(_Doc):

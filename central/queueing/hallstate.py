@@ -47,7 +47,14 @@ from broker.contract import (
 )
 from central.queueing.estimator import estimate_new_ticket, service_loads
 from central.queueing.events import QueueChange
-from central.queueing.models import Service, Ticket, TicketState, Window, WindowState
+from central.queueing.models import (
+    Service,
+    ServiceArea,
+    Ticket,
+    TicketState,
+    Window,
+    WindowState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +73,9 @@ _BOARD_STATES: Final = {TicketState.CALLED.value: "called", TicketState.SERVING.
 # and these run after every press.
 _CALLS = (
     select(Ticket.number, Ticket.last_called_at, Ticket.recalls, Window.number, Window.name,
-           Service.name)
+           Service.name, ServiceArea.code, ServiceArea.silent_calling)
     .join(Window, Window.id == Ticket.window_id)
+    .join(ServiceArea, ServiceArea.id == Window.area_id)
     .join(Service, Service.id == Ticket.service_id)
     .where(Ticket.day == bindparam("day"), Ticket.last_called_at.is_not(None))
     .order_by(Ticket.last_called_at.desc(), Ticket.id.desc())
@@ -95,8 +103,10 @@ def calls_snapshot(session: Session, *, day: dt.date, limit: int = CALLS_SHOWN) 
             service=s_name,
             called_at=called_at,
             recall=recalls > 0,
+            area=area,
+            voice=not silent,
         )
-        for number, called_at, recalls, w_number, w_name, s_name in rows
+        for number, called_at, recalls, w_number, w_name, s_name, area, silent in rows
         if called_at is not None
     )
     return HallCalls(calls=calls)

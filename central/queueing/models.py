@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -51,6 +52,9 @@ class ServiceArea(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     sort: Mapped[int] = mapped_column(Integer, default=0)
+    # 无声叫号: boards show the area's calls without a voice announcement;
+    # citizens are told by SMS instead.
+    silent_calling: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Service(Base):
