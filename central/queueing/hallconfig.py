@@ -194,9 +194,7 @@ def _import_areas(
     for sort, a in enumerate(docs):
         row = areas.get(a.code)
         if row is None:
-            row = ServiceArea(
-                code=a.code, name=a.name, sort=sort, silent_calling=a.silent_calling
-            )
+            row = ServiceArea(code=a.code, name=a.name, sort=sort, silent_calling=a.silent_calling)
             session.add(row)
             areas[a.code] = row
             report.created["areas"] += 1
