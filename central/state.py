@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
+from central.auth.staffcache import StaffCache
 from central.db import make_sessionmaker
 from central.devices.bridge import HubBridge
 from central.metrics import HubMetrics
@@ -43,6 +44,11 @@ class HubState:
     rate_limits: MovingWindowRateLimiter = field(
         default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
     )
+
+    @cached_property
+    def staff(self) -> StaffCache:
+        """Signed-in staff of the hot queue routes, cached for seconds."""
+        return StaffCache(self.sessions)
 
     @cached_property
     def write_sessions(self) -> sessionmaker[Session]:

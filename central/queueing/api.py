@@ -22,8 +22,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from central.auth.models import Role, User
-from central.deps import CsrfChecked, SessionDep, require_roles
+from central.auth.models import Role
+from central.auth.staffcache import Staff
+from central.deps import CsrfChecked, SessionDep, require_staff
 from central.queueing import service
 from central.queueing.clock import operating_day
 from central.queueing.errors import QueueError
@@ -37,7 +38,7 @@ T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1/queue", tags=["queue"], dependencies=[CsrfChecked])
 
-QueueStaff = Annotated[User, Depends(require_roles(Role.ADMIN, Role.MANAGER, Role.CLERK))]
+QueueStaff = Annotated[Staff, Depends(require_staff(Role.ADMIN, Role.MANAGER, Role.CLERK))]
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "不是本人登录的窗口"},
@@ -54,7 +55,7 @@ def _refusals(fn: Callable[[], T]) -> T:
         raise HTTPException(exc.http_status, exc.message) from exc
 
 
-def _actor(user: User) -> Actor:
+def _actor(user: Staff) -> Actor:
     return Actor(user_id=user.id, any_window=user.role_enum in (Role.ADMIN, Role.MANAGER))
 
 
@@ -290,7 +291,7 @@ def waiting_list(code: str, db: SessionDep, state: StateDep, _user: QueueStaff) 
 def _window(
     verb: Callable[..., Outcome],
     number: int,
-    user: User,
+    user: Staff,
     state: StateDep,
     db: SessionDep,
     message: Callable[[Outcome], str],

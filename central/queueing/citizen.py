@@ -140,7 +140,8 @@ def status_context(
     if steps:
         steps[-1] = Step(steps[-1].at, steps[-1].text, current=True)
     contact = next((c for t in chain if (c := session.get(TicketContact, t.id)) is not None), None)
-    estimate = estimate_ticket(session, ticket, now=now)
+    # The hall's loads of the last second: the page refreshes every few seconds.
+    estimate = estimate_ticket(session, ticket, now=now, recent=True)
     state = ticket.state
     headline = STATE_LABELS.get(state, state)
     hint = ""

@@ -24,12 +24,17 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from sqlalchemy.orm import Session
 
 from central.queueing.models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
+
+NOTIFIED: Final = "anxin.notified"
+"""Key in ``Session.info`` an in-transaction listener sets when it queued a
+message for the outbox; `QueueChange.notified` carries it past the commit."""
 
 InTransaction = Callable[[Session, Ticket, TicketEvent], None]
 AfterCommit = Callable[["QueueChange"], None]
@@ -43,6 +48,8 @@ class QueueChange:
     ticket_ids: frozenset[int] = frozenset()
     window_ids: frozenset[int] = frozenset()
     service_ids: frozenset[int] = frozenset()
+    notified: bool = False  # a notification was queued: wake the outbox worker
+    called: bool = False  # a ticket was called or recalled: the hall's call list changed
 
     @property
     def empty(self) -> bool:

@@ -229,7 +229,7 @@ class HallStatePublisher:
         """
         with self._lock:
             self._windows |= change.window_ids
-            self._calls = self._calls or bool(change.window_ids or change.ticket_ids)
+            self._calls = self._calls or change.called
             self._day = change.day
         if self._loop is None:
             return  # not started: `publish_everything` on connection catches up

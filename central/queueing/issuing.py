@@ -34,13 +34,14 @@ import hmac
 import re
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.settings import Settings
 from central.queueing import locking, notify, privacy, reasons
 from central.queueing.clock import at_local, local_time
 from central.queueing.errors import Invalid, Refused
+from central.queueing.estimator import estimate_new_ticket, recent_service_loads
 from central.queueing.events import QueueBus
 from central.queueing.fairness import FairnessKind
 from central.queueing.models import (
@@ -49,10 +50,6 @@ from central.queueing.models import (
     Priority,
     Service,
     Ticket,
-    TicketState,
-    WindowService,
-    WindowState,
-    WindowStatus,
 )
 from central.queueing.states import Verb
 from central.queueing.txn import Txn, run, service_by_code
@@ -124,37 +121,23 @@ def _check_hours(tx: Txn, service: Service) -> None:
         raise Refused(f"“{service.name}”的取号时间为 {hours}，现在不在办理时间内")
 
 
-def forecast_wait_s(session: Session, service: Service, day: dt.date) -> float:
-    waiting = (
-        session.scalar(
-            select(func.count())
-            .select_from(Ticket)
-            .where(
-                Ticket.service_id == service.id,
-                Ticket.day == day,
-                Ticket.state == TicketState.WAITING.value,
-            )
-        )
-        or 0
-    )
-    windows = (
-        session.scalar(
-            select(func.count())
-            .select_from(WindowState)
-            .join(WindowService, WindowService.window_id == WindowState.window_id)
-            .where(
-                WindowService.service_id == service.id,
-                WindowState.status == WindowStatus.OPEN.value,
-            )
-        )
-        or 0
-    )
-    return waiting * service.avg_handling_s / max(1, windows)
+def forecast_wait_s(session: Session, service: Service, day: dt.date, now: dt.datetime) -> float:
+    """Seconds a ticket taken now would wait: the estimator's answer
+    (`estimator.estimate_new_ticket`) from the hall's loads of the last
+    second; with no open window serving the service, everyone waiting is
+    counted at the configured average, as if one window opened."""
+    load = recent_service_loads(session, day=day, now=now).get(service.id)
+    if load is None:
+        return 0.0
+    minutes = estimate_new_ticket(load)
+    if minutes is None:
+        return load.waiting * service.avg_handling_s
+    return minutes * 60.0
 
 
 def _check_closing(tx: Txn, service: Service) -> None:
     closes = at_local(tx.day, service.closes_at, tx.settings)
-    wait = forecast_wait_s(tx.session, service, tx.day)
+    wait = forecast_wait_s(tx.session, service, tx.day, tx.now)
     if tx.now + dt.timedelta(seconds=wait) > closes:
         raise Refused("今日该业务已停止取号：预计等候将超过下班时间")
 

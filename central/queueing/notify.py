@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anxin.settings import Settings
 from broker.contract import utcnow
 from central.queueing.estimator import PRIORITY_RANK
+from central.queueing.events import NOTIFIED
 from central.queueing.models import (
     Notification,
     NotificationState,
@@ -230,6 +231,7 @@ def _insert(
         "state": NotificationState.PENDING.value, "attempts": 0,
         "next_attempt_at": now, "created_at": now,
     }  # fmt: skip
+    session.info[NOTIFIED] = True  # the verb's QueueChange says so: the worker is woken
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         pg = postgresql.insert(Notification).values(values)

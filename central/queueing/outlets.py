@@ -58,6 +58,8 @@ class QueueOutlets:
 
     def _poke_worker(self, change: QueueChange) -> None:
         # A called citizen should get the SMS now, not at the next poll.
+        if not change.notified:
+            return
         if self.worker is not None and self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self.worker.poke)

@@ -25,7 +25,7 @@ from broker.contract import utcnow
 from central.queueing import fairness, locking
 from central.queueing.clock import operating_day
 from central.queueing.errors import NotFound, NotYourWindow
-from central.queueing.events import QueueBus, QueueChange
+from central.queueing.events import NOTIFIED, QueueBus, QueueChange
 from central.queueing.fairness import FairnessKind
 from central.queueing.models import (
     Service,
@@ -75,6 +75,7 @@ class Txn:
     tickets: set[int] = field(default_factory=set)
     windows: set[int] = field(default_factory=set)
     services: set[int] = field(default_factory=set)
+    called: bool = False
 
     def transition(
         self,
@@ -90,6 +91,8 @@ class Txn:
         before = None if verb == Verb.ISSUE else ticket.state
         after = advance(verb, before, number=ticket.number)
         ticket.state = after.value
+        if after == TicketState.CALLED:
+            self.called = True
         if ticket.id is None:
             self.session.add(ticket)
             self.session.flush()
@@ -168,7 +171,12 @@ class Txn:
 
     def change(self) -> QueueChange:
         return QueueChange(
-            self.day, frozenset(self.tickets), frozenset(self.windows), frozenset(self.services)
+            self.day,
+            frozenset(self.tickets),
+            frozenset(self.windows),
+            frozenset(self.services),
+            notified=bool(self.session.info.pop(NOTIFIED, False)),
+            called=self.called,
         )
 
 
@@ -187,6 +195,7 @@ def run(
 
     def attempt() -> T:
         txs.clear()
+        session.info.pop(NOTIFIED, None)  # a retried attempt starts clean
         tx = Txn(session, bus, settings, moment, day or operating_day(moment, settings))
         txs.append(tx)
         return work(tx)

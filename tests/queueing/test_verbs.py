@@ -321,7 +321,11 @@ def test_the_bus_hears_every_transition_in_the_transaction_and_after_commit(
     counter.next(1)
     assert seen == [("A001", "issue"), ("A001", "call")]
     assert counter.changes[-1] == QueueChange(
-        counter.day, frozenset({ticket.id}), frozenset({1}), frozenset({ticket.service_id})
+        counter.day,
+        frozenset({ticket.id}),
+        frozenset({1}),
+        frozenset({ticket.service_id}),
+        called=True,
     )
 
     def boom(session: Session, ticket: Ticket, event: TicketEvent) -> None:
