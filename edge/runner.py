@@ -55,7 +55,11 @@ def make_agent(
     spec = KINDS[kind]
     if ports is None:
         ports = build_ports(
-            spec.ports, settings.device.ports, sim=settings.device.sim, pin_factory=pin_factory
+            spec.ports,
+            settings.device.ports,
+            sim=settings.device.sim,
+            pin_factory=pin_factory,
+            data_dir=settings.data_dir / "devices" / device_id,
         )
     return DeviceAgent(
         device_id=device_id,

@@ -1,11 +1,15 @@
 """An existing LED board driven over a serial line (RS-232/RS-485).
 
-Only the simulated adapter exists so far; the real one (pyserial's
-``serial_for_url``, tested through ``loop://``) comes with the display issue.
+`SerialBoard.show(lines)` puts whole lines of Chinese text on the board
+(e.g. ``["A012 请到 5号窗口", ...]``); the driver encodes and frames them for
+the board's protocol. The real adapter (`display.ledboard.board.LedBoard`,
+pyserial's ``serial_for_url``, tested through ``loop://``) is built by
+`edge.ports.factory`; `SimSerialBoard` is the in-memory fake.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -13,23 +17,25 @@ class SerialBoard(Protocol):
     @property
     def state(self) -> str: ...
 
-    def send(self, frame: bytes) -> None: ...
+    def show(self, lines: Sequence[str]) -> None:
+        """Replace what the board shows with `lines` (top to bottom)."""
+        ...
 
     def close(self) -> None: ...
 
 
 class SimSerialBoard:
-    """Keeps every frame it was sent in ``frames``."""
+    """Keeps every list of lines it was asked to show in ``shown``."""
 
     def __init__(self) -> None:
-        self.frames: list[bytes] = []
+        self.shown: list[list[str]] = []
 
     @property
     def state(self) -> str:
         return "ok"
 
-    def send(self, frame: bytes) -> None:
-        self.frames.append(frame)
+    def show(self, lines: Sequence[str]) -> None:
+        self.shown.append(list(lines))
 
     def close(self) -> None:
         pass

@@ -1,0 +1,1 @@
+"""The hall boards' Kivy screens (a thin layer over `display.board`)."""
