@@ -19,6 +19,12 @@ Buttons: ``next`` (finishes a ticket at the window with outcome
 ``recall``, ``start``, ``finish``, ``no_show``, ``pause`` (reason ``break``)
 and ``resume``.
 
+Rating buttons (好差评): ``rate_5`` … ``rate_1`` rate the ticket the window
+finished last (`central.ratings.service.rate_window`, channel ``caller``).
+A button box cannot ask why, so a 1 or 2 is stored with the reason code
+``unspecified_pad`` rather than refused: a dissatisfied citizen's rating is
+never lost; the touch page (``/rate/window/{n}``) asks for reasons.
+
 Feedback: every press is answered with ``cmd/feedback``
 (`broker.contract.CallerFeedback`): accepted with the ticket number now at
 the window, or refused with the Chinese reason (nobody waiting, window not
@@ -47,6 +53,8 @@ from central.queueing.errors import QueueError
 from central.queueing.events import QueueBus
 from central.queueing.models import Window
 from central.queueing.service import Actor, Outcome
+from central.ratings import codes as rating_codes
+from central.ratings.service import RatingRefused, rate_window
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +162,8 @@ class CallerButtons:
         """Run the button's verb; returns (and logs) what happened."""
         raw = data.get("button")
         button = raw if isinstance(raw, str) else str(raw)
+        if button in rating_codes.RATING_BUTTONS:
+            return self.rate(device_id, button)
         verb = _VERBS.get(button)
         if verb is None:
             log.info("caller %s: unknown button %r", device_id, raw)
@@ -185,3 +195,26 @@ class CallerButtons:
         if button == "next" and number is None:
             return Press(button, ok=False, reason=_NOBODY, window=window)
         return Press(button, ok=True, ticket=number, window=window)
+
+    def rate(self, device_id: str, button: str) -> Press:
+        """A rating button: rate the bound window's last finished ticket."""
+        level = rating_codes.RATING_BUTTONS[button]
+        reasons = [rating_codes.UNSPECIFIED_PAD] if level in rating_codes.NEEDS_REASON else []
+        with self._sessions() as session:
+            window = self._window_of(session, device_id)
+            if window is None:
+                return Press(button, ok=False, reason=UNBOUND)
+            session.rollback()
+            try:
+                rating = rate_window(
+                    session, window=window, level=level, reasons=reasons,
+                    channel=rating_codes.RatingChannel.CALLER, device_id=device_id,
+                    now=self._clock.now(), settings=self._settings,
+                )  # fmt: skip
+            except RatingRefused as exc:
+                log.info("caller %s at window %d: %s refused: %s", device_id, window, button,
+                         exc.message)  # fmt: skip
+                return Press(button, ok=False, reason=exc.message, window=window)
+        log.info("caller %s at window %d: %s for %s", device_id, window, button,
+                 rating.ticket_number)  # fmt: skip
+        return Press(button, ok=True, ticket=rating.ticket_number, window=window)

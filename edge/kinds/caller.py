@@ -9,6 +9,11 @@ answers with ``cmd/feedback`` (`broker.contract.CallerFeedback`):
 - refused (nobody waiting, window not signed in, paused, not bound, …): the
   LED blinks fast (`REFUSED_BLINK`).
 
+The five rating buttons (``rate_5`` 非常满意 … ``rate_1`` 非常不满意, wired
+like any other button in ``ports.buttons.pins``) go the same way; the hub
+stores the rating for the window's last finished ticket, and the screen
+thanks the citizen or says why it was not taken.
+
 A screen, on a caller that has one, shows the ticket number or the reason;
 the command's result carries the text shown, so the hub's command log tells
 what the clerk saw.
@@ -33,6 +38,8 @@ SHOWN_S: Final = 5.0
 
 def feedback_text(fb: CallerFeedback) -> str:
     """What a caller's screen shows (Simplified Chinese)."""
+    if fb.button.startswith("rate_"):
+        return "感谢您的评价" if fb.ok else f"未评价：{fb.reason or '中心拒绝'}"
     if fb.ok:
         where = f"{fb.window} 号窗口 " if fb.window is not None else ""
         return f"{where}当前号码 {fb.ticket}" if fb.ticket else f"{where}操作成功"

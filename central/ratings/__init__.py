@@ -1,0 +1,1 @@
+"""好差评: citizens rate the service of a window after it finished (see docs/workstation.md)."""
