@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := central,kiosk,printer,gpio,display,signlang,bench,dev
 # Debian packages the tests and the demo need (Chromium for browser tests,
-# fonts for Chinese text, Mosquitto for the real-broker tests, Xvfb for screens).
-SYSTEM_PACKAGES := mosquitto chromium fonts-wqy-microhei xvfb
+# fonts for Chinese text, Mosquitto for the real-broker tests, Xvfb for screens,
+# espeak-ng and alsa-utils for voice calling).
+SYSTEM_PACKAGES := mosquitto chromium fonts-wqy-microhei xvfb espeak-ng alsa-utils
 
 .PHONY: demo test lint bench wheel-check system-deps clean
 

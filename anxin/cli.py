@@ -221,12 +221,13 @@ def device(
     ui: Annotated[bool, typer.Option("--ui", help="kiosk: run the Kivy touch screen too")] = False,
     fullscreen: Annotated[bool, typer.Option(help="kiosk --ui: full screen")] = False,
     landscape: Annotated[bool, typer.Option(help="kiosk --ui: 1920×1080, not 1080×1920")] = False,
+    portrait: Annotated[bool, typer.Option(help="display --ui: 1080×1920, not 1920×1080")] = False,
 ) -> None:
     """Run the edge agent of one device (a kiosk with --ui: and its touch screen)."""
-    if (fullscreen or landscape) and not ui:
-        raise typer.BadParameter("--fullscreen and --landscape go with --ui")
-    if ui and kind is not DeviceKind.KIOSK:
-        raise typer.BadParameter("--ui is for kind kiosk")
+    if (fullscreen or landscape or portrait) and not ui:
+        raise typer.BadParameter("--fullscreen, --landscape and --portrait go with --ui")
+    if ui and kind not in (DeviceKind.KIOSK, DeviceKind.DISPLAY):
+        raise typer.BadParameter("--ui is for kinds kiosk and display")
     from edge.runner import run_device
 
     base = settings()
@@ -246,6 +247,12 @@ def device(
         # A simulated kiosk has no card reader or (without --ui) touch screen:
         # `anxin kiosk take` drives it; with --ui the control also drives the UI.
         update["kiosk"] = base.kiosk.model_copy(update={"control_socket": True})
+    if ui and kind is DeviceKind.DISPLAY:
+        from display.ui.device import run_device_ui as run_board_ui
+
+        board = "portrait" if portrait else "landscape"
+        settings_ = base.model_copy(update=update)
+        raise typer.Exit(run_board_ui(settings_, fullscreen=fullscreen, orientation=board))
     if ui:
         from kiosk_ui.device import run_device_ui
 

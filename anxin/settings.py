@@ -21,6 +21,8 @@ from pydantic_settings import (
 
 from broker.contract import DeviceKind
 from broker.session import BrokerAddress
+from display.ledboard.settings import LedBoardSettings
+from display.voice.settings import VoiceSettings
 from printer.settings import PrinterSettings
 
 _DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
@@ -128,6 +130,29 @@ class KioskSettings(Section):
     )
 
 
+class AppointmentSettings(Section):
+    """Appointments (预约, `central.appointments`): slots, limits, the check-in window."""
+
+    enabled: bool = Field(True, description="citizens may book on the phone (/book)")
+    slot_minutes: int = Field(30, ge=5, le=240, description="length of a booking slot")
+    capacity: int = Field(4, ge=0, le=500, description="bookings per service per slot")
+    service_capacity: dict[str, int] = Field(
+        default_factory=dict, description="service code -> bookings per slot (0: not bookable)"
+    )
+    days_ahead: int = Field(7, ge=0, le=60, description="book at most this many days ahead")
+    weekdays: list[int] = Field(
+        [0, 1, 2, 3, 4], description="bookable weekdays (0 = Monday) within the services' hours"
+    )
+    closed_dates: list[dt.date] = Field(
+        default_factory=list, description="holidays: no booking on these days"
+    )
+    checkin_early_min: int = Field(60, ge=0, description="check-in opens this long before the slot")
+    checkin_late_min: int = Field(30, ge=0, description="check-in closes this long after the slot")
+    per_address_per_hour: int = Field(
+        60, ge=1, description="bookings per client address per hour (a hall's Wi-Fi is one)"
+    )
+
+
 class NotifySettings(Section):
     """Citizen notifications (SMS) from the queue (`central.queueing.notify`)."""
 
@@ -170,7 +195,29 @@ class GpioLedPort(Section):
     pin: int = Field(description="BCM pin of the status LED")
 
 
+class CameraScannerPort(Section):
+    """A camera read with OpenCV's QR detector (`edge.ports.scanner.CameraScanner`)."""
+
+    kind: Literal["camera"] = "camera"
+    device: int | str = Field(0, description="V4L2 index (0) or a path / URL OpenCV opens")
+    width: int = Field(1280, ge=160, description="requested frame width")
+    height: int = Field(720, ge=120, description="requested frame height")
+    repeat_s: float = Field(3.0, ge=0, description="the same code again only after this long")
+
+
+class SerialScannerPort(Section):
+    """A serial or USB-serial barcode scanner sending each code and CR/LF."""
+
+    kind: Literal["serial"] = "serial"
+    url: str = Field(description="pyserial URL: /dev/ttyACM0, socket://host:port, loop://")
+    baudrate: int = Field(9600, ge=300, description="line speed")
+    repeat_s: float = Field(1.0, ge=0, description="the same code again only after this long")
+
+
 ButtonsPort = Annotated[SimPort | GpioButtonsPort, Field(discriminator="kind")]
+ScannerPort = Annotated[
+    SimPort | CameraScannerPort | SerialScannerPort, Field(discriminator="kind")
+]
 LedPort = Annotated[SimPort | GpioLedPort, Field(discriminator="kind")]
 
 
@@ -183,10 +230,17 @@ class PortsSettings(Section):
     printer: Annotated[SimPort | PrinterSettings, Field(discriminator="kind")] = Field(
         default_factory=SimPort, description='ticket printer (ESC/POS: kind = "escpos")'
     )
-    serial_board: SimPort = Field(default_factory=SimPort, description="serial LED board")
+    serial_board: Annotated[SimPort | LedBoardSettings, Field(discriminator="kind")] = Field(
+        default_factory=SimPort, description='serial LED board (kind = "serial")'
+    )
     camera: SimPort = Field(default_factory=SimPort, description="camera")
     screen: SimPort = Field(default_factory=SimPort, description="screen")
-    speaker: SimPort = Field(default_factory=SimPort, description="speaker")
+    speaker: Annotated[SimPort | VoiceSettings, Field(discriminator="kind")] = Field(
+        default_factory=SimPort, description='voice calling (kind = "voice")'
+    )
+    scanner: ScannerPort = Field(
+        default_factory=SimPort, description="kiosk QR / barcode scanner (camera or serial)"
+    )
 
 
 class DeviceSettings(Section):
@@ -221,6 +275,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     kiosk: KioskSettings = Field(default_factory=KioskSettings)
+    appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
     device: DeviceSettings = Field(default_factory=DeviceSettings)
 
     @model_validator(mode="after")

@@ -53,6 +53,14 @@ Kiosk tickets (取号), online and offline:
   request id: should the hub have issued it after all, that ticket is
   cancelled (nobody holds it), and a request that arrives after its void is
   not issued.
+- **Appointment check-in (预约签到), the same pair.** A scanned booking QR
+  code is a `TicketRequest` with ``appointment_code`` (and no ``service``):
+  the hub checks the booking in (channel and priority ``appointment``, the
+  slot as ``appointment_at``) and answers with a `TicketReply` like a tap,
+  ``priority`` ``appointment``, or the refusal (too early, too late,
+  cancelled, already checked in). A check-in needs the hub: a kiosk that gets
+  no answer says so, sends no ``ticket_void`` and never issues it offline; a
+  second scan then tells the number if the first one did check in.
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SCHEMA_VERSION: Final = 1
 TOPIC_PREFIX: Final = "anxin/v1"
@@ -304,11 +312,22 @@ class HallMatters(Payload):
     ts: datetime = Field(default_factory=utcnow)
 
 
+APPOINTMENT_CODE_RE: Final = r"^[2-9A-HJ-NP-Z]{10}$"
+
+
 class TicketRequest(Payload):
-    """A kiosk asks for a ticket (one tap). Never retained, never replayed."""
+    """A kiosk asks for a ticket (one tap), or checks in an appointment (a scan:
+    ``appointment_code`` instead of ``service``). Never retained, never replayed."""
 
     request_id: str = Field(min_length=8, max_length=64, description="fresh per tap")
-    service: ServiceCode = Field(description="service code")
+    service: ServiceCode | None = Field(
+        None, description="service code; none with an appointment_code"
+    )
+    appointment_code: str | None = Field(
+        None,
+        pattern=APPOINTMENT_CODE_RE,
+        description="预约码 read from the booking's QR code: check in instead of a new ticket",
+    )
     priority: Literal["normal", "green"] = Field("normal", description="green: 绿色通道")
     priority_reason: str | None = Field(
         None, max_length=32, description="reason code, required for green (e.g. elderly)"
@@ -320,6 +339,12 @@ class TicketRequest(Payload):
     )
     matter: str | None = Field(None, max_length=64, description="matter key from the guidance")
     ts: datetime = Field(default_factory=utcnow, description="device time of the tap")
+
+    @model_validator(mode="after")
+    def _service_or_appointment(self) -> TicketRequest:
+        if (self.service is None) == (self.appointment_code is None):
+            raise ValueError("exactly one of service and appointment_code")
+        return self
 
 
 class TicketReply(Payload):

@@ -15,6 +15,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from anxin.settings import Settings
 from central import errors
+from central.appointments import api as appointments_api
+from central.appointments import views as appointments_views
 from central.auth import api as auth_api
 from central.auth import views as auth_views
 from central.db import database_url, make_engine, make_sessionmaker
@@ -36,7 +38,10 @@ from central.queueing import views as queue_views
 from central.queueing.callers import CallerButtons
 from central.queueing.kiosks import KioskDesk, attach_desk
 from central.queueing.outlets import QueueOutlets
+from central.ratings import pad as ratings_pad
+from central.ratings import views as ratings_views
 from central.state import HubState, StateDep, app_state, attach_state
+from central.workstation import views as workstation_views
 
 __all__ = ["CurrentUser", "SessionDep", "StateDep", "app_state", "create_app", "get_db"]
 
@@ -116,6 +121,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     for router in (queue_views.router, queue_reportviews.router, queue_api.router,
                    matters_views.router, matters_api.router):  # fmt: skip
+        app.include_router(router)
+    for router in (workstation_views.router, ratings_views.router, ratings_pad.router):
+        app.include_router(router)
+    for router in (appointments_api.router, appointments_api.staff_router,
+                   appointments_views.router, appointments_views.staff_router):  # fmt: skip
         app.include_router(router)
 
     @app.get("/metrics", include_in_schema=False)

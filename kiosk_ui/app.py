@@ -115,6 +115,10 @@ class ThreadedTicketSource:
         )
         return await asyncio.wrap_future(future)
 
+    async def check_in(self, code: str) -> IssuedTicket:
+        future = asyncio.run_coroutine_threadsafe(self._source.check_in(code), self._loop)
+        return await asyncio.wrap_future(future)
+
 
 class SearchIndexHolder:
     """The guide search index, built in a worker thread (jieba takes a second or two)."""
@@ -167,6 +171,10 @@ class KioskHandle:
 
     def id_card_read(self, number: str) -> None:
         self._call(lambda: self.vm.id_card_read(number))
+
+    def code_scanned(self, text: str) -> None:
+        """The scanner read a code (an appointment's QR code)."""
+        self._call(lambda: self.vm.code_scanned(text))
 
     def update_offer(self, offer: HallOffer, *, public_base_url: str | None = None) -> None:
         """The hall's services changed; `public_base_url`: the hub, for checklist QR codes."""

@@ -20,6 +20,11 @@ hub, offline from its number blocks) and prints on the printer port's
   handed to the UI.
 - **Waits**: the retained ``hall/queue/{service}`` figures.
 
+The scanner port (`edge.ports.scanner`: camera, serial scanner or simulated)
+hands every code it reads to the UI, which checks appointments in
+(预约签到); with the control socket, ``{"op": "scan", "code": "…"}`` feeds the
+simulated scanner.
+
 A print the printer did not take becomes a ``printer_problem`` event (the
 outbox carries it to the hub) and, for five minutes unless the printer reports
 a fault itself, the ``printer`` state in the heartbeat.
@@ -132,7 +137,9 @@ class DeviceSide:
         agent.on_channel(Channel.BLOCKS, self.on_blocks)
         agent.on_channel(Channel.HALL_QUEUE, self.on_queue)
         agent.on_channel(Channel.HALL_MATTERS, self.on_matters)
-        kiosk.control_ops.update(ui=self._op_ui, tap=self._op_tap, screenshot=self._op_screenshot)
+        kiosk.control_ops.update(
+            ui=self._op_ui, tap=self._op_tap, screenshot=self._op_screenshot, scan=self._op_scan
+        )
 
     @property
     def name(self) -> str:
@@ -152,6 +159,12 @@ class DeviceSide:
         if self.library_data is not None:
             handle.update_library_json(self.library_data)
         self._want_library()
+        scanner = self.kiosk.scanner
+        if scanner is not None:
+            try:
+                scanner.start(handle.code_scanned)  # codes arrive on the scanner's thread
+            except Exception:
+                log.exception("%s: the scanner did not start; check-in by scan is off", self.name)
 
     def print_problem(self, outcome: PrintOutcome) -> None:
         self.watch.failed(outcome)
@@ -234,6 +247,16 @@ class DeviceSide:
             return {"ok": False, "reason": "the kiosk UI is not up yet"}
         tapped = await self._on_ui(lambda: handle.tap(key))
         return {"ok": bool(tapped), **({} if tapped else {"reason": f"no button {key} on screen"})}
+
+    async def _op_scan(self, request: dict[str, Any]) -> dict[str, Any]:
+        from edge.ports.scanner import SimScanner
+
+        code = str(request.get("code") or "")
+        scanner = self.kiosk.scanner
+        if not isinstance(scanner, SimScanner) or self.handle is None:
+            return {"ok": False, "reason": "no simulated scanner, or the UI is not up yet"}
+        scanner.scan(code)
+        return {"ok": True}
 
     async def _op_screenshot(self, request: dict[str, Any]) -> dict[str, Any]:
         path = str(request.get("path") or self.agent.data_dir / "screenshot.png")

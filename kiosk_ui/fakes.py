@@ -25,6 +25,8 @@ class FakeTicketSource:
     per_person_limit: int = 3
     waiting: Mapping[str, int] = field(default_factory=dict)
     calls: list[dict[str, str | None]] = field(default_factory=list)
+    # 预约码 → (service code, or the refusal as "!reason")
+    appointments: dict[str, str] = field(default_factory=dict)
     _next: dict[str, int] = field(default_factory=dict)
     _per_person: dict[str, int] = field(default_factory=dict)
 
@@ -75,6 +77,19 @@ class FakeTicketSource:
             offline=not self.online_flag,
             priority=priority,
         )
+
+    async def check_in(self, code: str) -> IssuedTicket:
+        self.calls.append({"checkin": code})
+        if not self.online_flag:
+            raise TicketRefused("网络中断，暂时无法预约签到，请到服务台办理或稍后再试")
+        booked = self.appointments.get(code)
+        if booked is None:
+            raise TicketRefused("没有找到该预约，请核对预约码")
+        if booked.startswith("!"):
+            raise TicketRefused(booked[1:])
+        ticket = await self.take(booked, priority="appointment")
+        self.appointments[code] = f"!该预约已签到，号码 {ticket.number}，请留意叫号"
+        return ticket
 
 
 @dataclass

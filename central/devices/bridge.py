@@ -128,6 +128,9 @@ class HubBridge:
         # device messages the bridge does not handle itself (a kiosk's ticket
         # request); nothing is stored for them here.
         self.on_device_message: list[Callable[[Channel, str, Payload], None]] = []
+        # Called on the event loop with (device_id, status) for every valid
+        # status (birth or will) before it is stored (a new kiosk's blocks).
+        self.on_status: list[Callable[[str, DeviceStatus], None]] = []
         self.mqtt = MqttSession(
             client_id=f"anxin-hub-{settings.hall}-{new_id()[:8]}",
             address=hub_address(settings),
@@ -336,6 +339,11 @@ class HubBridge:
             self._enqueue(EventWrite(device_id, name, payload))
         elif isinstance(payload, DeviceStatus):
             self._enqueue(StatusWrite(device_id, payload))
+            for status_listener in self.on_status:
+                try:
+                    status_listener(device_id, payload)
+                except Exception:
+                    log.exception("status listener failed on %s", device_id)
         elif isinstance(payload, Health):
             self._enqueue(HealthWrite(device_id, payload))
         elif self.on_device_message:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
+import central.appointments.models
 import central.auth.models
 import central.devices.models
 import central.matters.models
-import central.queueing.models  # noqa: F401 - registers the tables on the metadata
+import central.queueing.models
+import central.ratings.models  # noqa: F401 - registers the tables on the metadata
 from central.db import Base
 
 config = context.config

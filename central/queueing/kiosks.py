@@ -10,6 +10,11 @@ The MQTT side is in `broker.contract` (`TicketRequest`, `TicketReply`,
   ahead, estimated wait, issue time and citizen page URL, or with the
   refusal's Chinese reason. A device that is not a kiosk, retired or
   disabled is refused.
+- **Appointment check-in.** A `TicketRequest` with an ``appointment_code``
+  is claimed the same way, then checked in (`central.appointments.service.
+  check_in`, which issues through the queue with channel and priority
+  ``appointment``) and answered like a tap, or with the refusal (too early,
+  too late, cancelled, already checked in: with the number).
 - **Void.** A kiosk that gave up waiting emits ``ticket_void`` with the
   request id (through its outbox). If the hub issued that request, the
   ticket is cancelled (reason ``duplicate``: the citizen holds an offline
@@ -17,7 +22,8 @@ The MQTT side is in `broker.contract` (`TicketRequest`, `TicketReply`,
   and the issuer cancels its ticket itself; a request arriving after its
   void is not issued. Whichever comes second does the cancel.
 - **Blocks.** Every ``kiosk.replenish_s`` (and after each offline ticket of
-  a kiosk) each kiosk is topped up: for every active service and for the
+  a kiosk, and at once when a kiosk's online birth is seen, so a new kiosk
+  need not wait for the next round) each kiosk is topped up: for every active service and for the
   operating day and the next ``kiosk.days_ahead`` days, when fewer than
   ``kiosk.offline_block`` of its reserved numbers are unused (as far as the
   hub knows), a new block of that many numbers is reserved by advancing the
@@ -54,6 +60,8 @@ from anxin.settings import Settings
 from broker.contract import (
     Channel,
     DeviceKind,
+    DeviceState,
+    DeviceStatus,
     Event,
     KioskBlocks,
     KioskService,
@@ -64,6 +72,7 @@ from broker.contract import (
     TicketRequest,
     encode,
 )
+from central.appointments.service import check_in
 from central.devices.bridge import HubBridge
 from central.devices.models import DeviceEvent
 from central.queueing import locking, notify, privacy, reasons, service
@@ -180,6 +189,9 @@ def handle_request(
     if not claim(session, device_id, request, now):
         log.info("kiosk %s: request %s claimed before; not issued", device_id, request.request_id)
         return None
+    if request.appointment_code is not None:
+        return _check_in(session, device_id, request, request.appointment_code, bus, settings, now)
+    assert request.service is not None  # the contract: a service or an appointment code
     try:
         ticket = service.issue(
             session,
@@ -200,9 +212,6 @@ def handle_request(
         # The kiosk gave up on this request while it was being issued.
         _cancel_unheld(session, ticket.id, bus=bus, settings=settings, now=now)
         return None
-    estimate = estimate_ticket(session, ticket, now=now, recent=True)
-    svc = session.get(Service, ticket.service_id)
-    session.commit()  # end the read transaction: never hold SQLite's snapshot
     log.info(
         "kiosk %s: ticket %s (%s, matter %s)",
         device_id,
@@ -210,18 +219,51 @@ def handle_request(
         request.service,
         request.matter or "-",
     )
+    return _ticket_reply(session, request.request_id, ticket, settings=settings, now=now)
+
+
+def _ticket_reply(
+    session: Session, request_id: str, ticket: Ticket, *, settings: Settings, now: dt.datetime
+) -> TicketReply:
+    estimate = estimate_ticket(session, ticket, now=now, recent=True)
+    svc = session.get(Service, ticket.service_id)
+    session.commit()  # end the read transaction: never hold SQLite's snapshot
     return TicketReply(
-        request_id=request.request_id,
+        request_id=request_id,
         ok=True,
         number=ticket.number,
-        service=request.service,
-        service_name=svc.name if svc is not None else request.service,
+        service=svc.code if svc is not None else None,
+        service_name=svc.name if svc is not None else None,
         priority=ticket.priority,
         ahead=estimate.ahead,
         minutes=estimate.shown_minutes,
         issued_at=ticket.issued_at,
         citizen_url=f"{citizen_base_url(settings)}/t/{ticket.token}",
     )
+
+
+def _check_in(
+    session: Session,
+    device_id: str,
+    request: TicketRequest,
+    code: str,
+    bus: QueueBus,
+    settings: Settings,
+    now: dt.datetime,
+) -> TicketReply:
+    """Check a booking in for a kiosk (the request is claimed already)."""
+    try:
+        ticket = check_in(
+            session, code, by=f"kiosk:{device_id}", bus=bus, settings=settings, now=now
+        )
+    except QueueError as exc:
+        _settle(session, device_id, request.request_id, "refused", reason=exc.message[:200])
+        log.info("kiosk %s: check-in of %s refused: %s", device_id, code, exc.message)
+        return TicketReply(request_id=request.request_id, ok=False, reason=exc.message[:200])
+    # A kiosk never voids a check-in (it does not issue those offline).
+    _settle(session, device_id, request.request_id, "issued", ticket_id=ticket.id)
+    log.info("kiosk %s: appointment %s checked in: %s", device_id, code, ticket.number)
+    return _ticket_reply(session, request.request_id, ticket, settings=settings, now=now)
 
 
 def _cancel_unheld(
@@ -545,6 +587,7 @@ class KioskDesk:
         self._bridge.on_new_event.append(self.on_event)
         self._bridge.on_device_message.append(self.on_message)
         self._bridge.on_connected.append(self.replenish_all)
+        self._bridge.on_status.append(self.on_status)
 
     async def start(self) -> None:
         self._events = asyncio.Queue()
@@ -690,6 +733,12 @@ class KioskDesk:
         self._topup.add(device_id)
         if self._topup_wake is not None:
             self._topup_wake.set()
+
+    def on_status(self, device_id: str, status: DeviceStatus) -> None:
+        """A kiosk's birth: its blocks now, not at the next round (a new kiosk
+        could not issue offline until then)."""
+        if status.kind == DeviceKind.KIOSK and status.state == DeviceState.ONLINE:
+            self.wake_topup(device_id)
 
     def replenish_all(self) -> None:
         """Top up every kiosk soon (the hub (re)connected)."""

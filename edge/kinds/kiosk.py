@@ -56,6 +56,7 @@ from edge.kinds.base import DeviceApi, KindSpec
 from edge.kinds.kiosk_api import IssuedTicket, TicketRefused
 from edge.kinds.kiosk_journal import AlreadyHolds, BlocksExhausted, KioskJournal
 from edge.ports.printer import Printer
+from edge.ports.scanner import Scanner
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,58 @@ class Kiosk:
                 return ticket
         return self._take_offline(service, priority, priority_reason, citizen_id, matter)
 
+    async def check_in(self, code: str) -> IssuedTicket:
+        """Check in an appointment through the hub (never offline: only the hub
+        knows the booking); raises `TicketRefused` with the reason in Chinese."""
+        if not self.online:
+            raise TicketRefused("网络中断，暂时无法预约签到，请到服务台办理或稍后再试")
+        try:
+            request = TicketRequest(request_id=new_id(), appointment_code=code)
+        except ValueError:
+            raise TicketRefused("未能识别预约码，请出示预约二维码") from None
+        reply = await self._ask(request)
+        if reply is None:
+            # No ticket_void: a check-in the hub did make is found by a second scan.
+            raise TicketRefused("网络不稳定，签到未完成，请稍后重新扫码，或到服务台办理")
+        return self._ticket_of(reply)
+
     # --- online ------------------------------------------------------------------------
+
+    async def _ask(self, request: TicketRequest) -> TicketReply | None:
+        """Send a request and wait for its reply; None when not sent or timed out."""
+        future: asyncio.Future[TicketReply] = asyncio.get_running_loop().create_future()
+        self._pending[request.request_id] = future
+        try:
+            topic = self._device.topics.ticket_request(self._device.device_id)
+            if not self._device.send(topic, encode(request), qos=0):
+                return None
+            try:
+                async with asyncio.timeout(self.settings.request_timeout_s):
+                    return await future
+            except TimeoutError:
+                self._gave_up_at = time.monotonic()
+                log.warning("%s: no answer to request %s", self.device_id, request.request_id)
+                return None
+        finally:
+            self._pending.pop(request.request_id, None)
+
+    def _ticket_of(self, reply: TicketReply) -> IssuedTicket:
+        if not reply.ok:
+            raise TicketRefused(reply.reason or "暂时无法取号，请稍后再试")
+        if reply.number is None or reply.issued_at is None or reply.service is None:
+            raise TicketRefused("暂时无法取号，请稍后再试")
+        self.online_issued += 1
+        return IssuedTicket(
+            number=reply.number,
+            service=reply.service,
+            service_name=reply.service_name or reply.service,
+            issued_at=reply.issued_at,
+            citizen_url=reply.citizen_url or "",
+            ahead=reply.ahead,
+            minutes=reply.minutes,
+            offline=False,
+            priority=reply.priority,
+        )
 
     async def _take_online(
         self,
@@ -356,6 +408,11 @@ class Kiosk:
         """The printer port (the bytes transport)."""
         return self._device.ports.printer
 
+    @property
+    def scanner(self) -> Scanner | None:
+        """The code scanner port (appointment QR codes), if the kiosk has one."""
+        return self._device.ports.scanner
+
     def today(self) -> str:
         """The operating day by the hub's clock ('' before the first catalogue)."""
         catalogue = self._catalogue()
@@ -382,4 +439,9 @@ def setup(device: DeviceApi) -> None:
         kiosk.control = serve_control(kiosk, device.data_dir, settings.hall_name)
 
 
-SPEC = KindSpec(DeviceKind.KIOSK, ("screen", "printer"), setup, "ticket kiosk: screen and printer")
+SPEC = KindSpec(
+    DeviceKind.KIOSK,
+    ("screen", "printer", "scanner"),
+    setup,
+    "ticket kiosk: screen, printer and appointment scanner",
+)

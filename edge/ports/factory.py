@@ -5,13 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Literal
 
-from anxin.settings import GpioButtonsPort, GpioLedPort, PortsSettings
+from anxin.settings import (
+    CameraScannerPort,
+    GpioButtonsPort,
+    GpioLedPort,
+    PortsSettings,
+    SerialScannerPort,
+)
+from display.ledboard.settings import LedBoardSettings
+from display.voice.settings import VoiceSettings
 from edge.ports.buttons import Buttons, GpioButtons, SimButtons
 from edge.ports.camera import Camera, SimCamera
 from edge.ports.led import GpioLed, Led, SimLed
 from edge.ports.printer import EscposPrinter, Printer, SimPrinter
+from edge.ports.scanner import CameraScanner, Scanner, SerialScanner, SimScanner
 from edge.ports.screen import Screen, SimScreen
 from edge.ports.serial_board import SerialBoard, SimSerialBoard
 from edge.ports.speaker import SimSpeaker, Speaker
@@ -19,7 +29,9 @@ from printer.settings import PrinterSettings
 
 log = logging.getLogger(__name__)
 
-PortName = Literal["buttons", "led", "printer", "serial_board", "camera", "screen", "speaker"]
+PortName = Literal[
+    "buttons", "led", "printer", "serial_board", "camera", "screen", "speaker", "scanner"
+]
 
 
 @dataclass
@@ -33,6 +45,7 @@ class Ports:
     camera: Camera | None = None
     screen: Screen | None = None
     speaker: Speaker | None = None
+    scanner: Scanner | None = None
 
     def _present(self) -> list[tuple[str, Any]]:
         pairs = [(f.name, getattr(self, f.name)) for f in fields(self)]
@@ -62,11 +75,15 @@ def build_ports(
     *,
     sim: bool,
     pin_factory: Any = None,
+    data_dir: Path | None = None,
 ) -> Ports:
     """Real or simulated adapters for the `needed` ports.
 
-    With `sim` every port is simulated whatever the configuration says.
-    `pin_factory` is handed to gpiozero (tests pass its ``MockFactory``).
+    With `sim` every port is simulated whatever the configuration says, with
+    one exception: a speaker configured for voice keeps its real voice and
+    plays into a folder (only the sound card is faked).
+    `pin_factory` is handed to gpiozero (tests pass its ``MockFactory``);
+    `data_dir` is the device's own folder (voice clips are cached there).
     """
     ports = Ports()
     for name in needed:
@@ -90,11 +107,46 @@ def build_ports(
                 EscposPrinter(p) if isinstance(p, PrinterSettings) and not sim else SimPrinter()
             )
         elif name == "serial_board":
-            ports.serial_board = SimSerialBoard()
+            board = config.serial_board
+            ports.serial_board = (
+                _led_board(board)
+                if isinstance(board, LedBoardSettings) and not sim
+                else SimSerialBoard()
+            )
         elif name == "camera":
             ports.camera = SimCamera()
         elif name == "screen":
             ports.screen = SimScreen()
         elif name == "speaker":
-            ports.speaker = SimSpeaker()
+            voice = config.speaker
+            ports.speaker = (
+                _voice_speaker(voice, data_dir or Path("var"), sim=sim)
+                if isinstance(voice, VoiceSettings)
+                else SimSpeaker()
+            )
+        elif name == "scanner":
+            ports.scanner = _scanner(config, sim=sim)
     return ports
+
+
+def _led_board(settings: LedBoardSettings) -> SerialBoard:
+    from display.ledboard.board import LedBoard  # pyserial: the display extra
+
+    return LedBoard(settings)
+
+
+def _voice_speaker(settings: VoiceSettings, data_dir: Path, *, sim: bool) -> Speaker:
+    from display.voice.speaker import VoiceSpeaker  # numpy: the display extra
+
+    return VoiceSpeaker(settings, data_dir, sim=sim)
+
+
+def _scanner(config: PortsSettings, *, sim: bool) -> Scanner:
+    s = config.scanner
+    if sim:
+        return SimScanner()
+    if isinstance(s, CameraScannerPort):
+        return CameraScanner(s.device, width=s.width, height=s.height, repeat_s=s.repeat_s)
+    if isinstance(s, SerialScannerPort):
+        return SerialScanner(s.url, baudrate=s.baudrate, repeat_s=s.repeat_s)
+    return SimScanner()

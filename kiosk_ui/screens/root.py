@@ -48,6 +48,7 @@ from kiosk_ui.viewmodels.views import (
     ListView,
     MessageView,
     QuestionView,
+    ScanView,
     SearchView,
     TicketView,
     View,
@@ -203,7 +204,9 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         content.add_widget(Text(view.greeting, m.px(50), bold=True))
         if view.notice:
             content.add_widget(Text(view.notice, m.px(38), color=WARN))
-        entries = tuple(a for a in (view.search, view.guide, view.green) if a is not None)
+        entries = tuple(
+            a for a in (view.search, view.guide, view.green, view.checkin) if a is not None
+        )
         if view.frequent and not view.areas:  # 长者模式: a few huge tiles
             content.add_widget(self._tiles(view.frequent, m, 2 if m.landscape else 1, 170))
             if view.helper is not None:
@@ -212,7 +215,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             body.add_widget(scroller(content))
             return
         tall = not m.landscape
-        content.add_widget(self._tiles(entries, m, 3, 210 if tall else 120))
+        content.add_widget(self._tiles(entries, m, 2 if tall else 4, 170 if tall else 120))
         if view.frequent:
             content.add_widget(Text("常办事项", m.px(40), color=MUTED, bold=True))
             cols = 2 if tall else 3
@@ -377,6 +380,19 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         qr_box.add_widget(countdown)
         body.add_widget(split if view.eticket and m.landscape else scroller(content))
         body.add_widget(self._bottom(m, view.done))
+
+    def _draw_ScanView(self, view: ScanView, body: BoxLayout, m: Metrics) -> None:
+        box = BoxLayout(orientation="vertical", spacing=m.fixed(26), padding=m.fixed(30))
+        box.add_widget(Text(view.title, m.px(72), halign="center", bold=True))
+        box.add_widget(Text(view.hint, m.px(54), halign="center", bold=True, color=HEADER))
+        for line in view.steps:
+            box.add_widget(Text(line, m.px(40), color=MUTED))
+        if view.error:
+            box.add_widget(Text(view.error, m.px(40), halign="center", color=ERROR, bold=True))
+        box.add_widget(Widget())
+        box.add_widget(Text("▼  扫码口在屏幕下方  ▼", m.px(48), halign="center", color=WARN))
+        body.add_widget(box)
+        body.add_widget(self._bottom(m, view.back))
 
     def _draw_MessageView(self, view: MessageView, body: BoxLayout, m: Metrics) -> None:
         color = {"warn": WARN, "error": ERROR}.get(view.tone, HEADER)

@@ -7,6 +7,11 @@ tap on a button being replaced cannot act twice), and while a ticket is being
 taken every touch is ignored, so no touch sequence issues two tickets or
 crashes the kiosk.
 
+Appointment check-in (预约签到): the home tile opens the scan screen; a code
+the scanner reads there (or on the home or attract screen) is checked in
+through the hub (`TicketSource.check_in`, online only), and the ticket is
+shown and printed like any other, marked 预约.
+
 Taking a ticket: the `TicketSource` issues it (online through the hub or
 offline from the kiosk's number block), the screen shows the number at once,
 then the printer prints it. When the printer cannot print (paper out, cover
@@ -34,7 +39,7 @@ from urllib.parse import urlencode
 from broker.contract import HallQueue
 from central.guidance import flow
 from central.matters.schema import Library, Matter
-from edge.kinds.kiosk_api import IssuedTicket, TicketRefused, TicketSource
+from edge.kinds.kiosk_api import IssuedTicket, TicketRefused, TicketSource, appointment_code
 from kiosk_ui.viewmodels.idcard import LENGTH as ID_LENGTH
 from kiosk_ui.viewmodels.idcard import age_on, mask_id, normalize_id
 from kiosk_ui.viewmodels.offer import STATUS_TEXT, HallOffer, ServiceStatus
@@ -51,6 +56,7 @@ from kiosk_ui.viewmodels.views import (
     MaterialRow,
     MessageView,
     QuestionView,
+    ScanView,
     SearchView,
     Style,
     TicketView,
@@ -83,6 +89,7 @@ PRINTER_TEXT: Final = {
     PrinterState.COVER_OPEN: "打印机仓盖未关",
     PrinterState.OFFLINE: "打印机未连接",
 }
+PRIORITY_LABELS: Final = {"green": "绿色通道", "appointment": "预约"}
 
 
 class KioskClock(Protocol):
@@ -116,6 +123,7 @@ class Screen(StrEnum):
     GREEN_SERVICE = "green_service"
     ID_ENTRY = "id_entry"
     TAKING = "taking"
+    CHECKIN = "checkin"
     TICKET = "ticket"
     MESSAGE = "message"
 
@@ -175,6 +183,8 @@ class _State:
     eticket: bool = False
     print_outcome: PrintOutcome | None = None
     message: tuple[str, str, str] = ("", "", "info")
+    scan_error: str = ""
+    busy_text: str = "正在为您取号，请稍候…"
 
 
 class KioskViewModel:
@@ -329,6 +339,29 @@ class KioskViewModel:
             self._keypad_confirm_id()
         else:
             self.s.citizen_id = normalize_id(number)
+        self._changed()
+
+    def code_scanned(self, text: str) -> None:
+        """The scanner read a code (the scanner's event, not a touch). On the scan
+        screen, home or the attract screen it is an appointment check-in."""
+        if self.busy or self.s.screen not in (Screen.CHECKIN, Screen.HOME, Screen.ATTRACT):
+            log.info("scan ignored on %s", self.s.screen.value)
+            return
+        self.touch()
+        code = appointment_code(text)
+        if code is None:
+            self.s.scan_error = "未能识别预约码，请出示预约短信或预约页面中的二维码"
+            self._go(Screen.CHECKIN)
+        elif not self.source.online:
+            self._message(
+                "暂时无法签到",
+                "网络中断，预约签到需要联网。请到服务台办理，或直接取普通号。",
+                "warn",
+            )
+        else:
+            self.s.busy_text = "正在签到，请稍候…"
+            self._go(Screen.TAKING)
+            self._spawn(self._check_in(code))
         self._changed()
 
     def tick(self) -> None:
@@ -601,6 +634,26 @@ class KioskViewModel:
             self._message("暂时无法取号", "请稍后再试，或到导服台由工作人员为您取号。", "error")
             self._changed()
             return
+        await self._show_and_print(ticket)
+
+    async def _check_in(self, code: str) -> None:
+        try:
+            ticket = await asyncio.wait_for(
+                self.source.check_in(code), self.settings.take_timeout_s
+            )
+        except TicketRefused as exc:
+            self._message("未能签到", exc.reason or "请到服务台咨询。", "warn")
+            self._changed()
+            return
+        except Exception:
+            log.exception("appointment check-in failed")
+            self._message("暂时无法签到", "请稍后再试，或到服务台办理预约签到。", "error")
+            self._changed()
+            return
+        await self._show_and_print(ticket)
+
+    async def _show_and_print(self, ticket: IssuedTicket) -> None:
+        """An issued ticket: on screen at once, then printed (or an e-ticket)."""
         self.issued.append(ticket)
         self.s.ticket = ticket
         self.s.printing = True
@@ -633,7 +686,7 @@ class KioskViewModel:
             minutes=ticket.minutes,
             notice=self.settings.ticket_notice,
             offline=ticket.offline,
-            priority_label="绿色通道" if ticket.priority == "green" else "",
+            priority_label=PRIORITY_LABELS.get(ticket.priority, ""),
             timezone=self.offer.timezone,
         )
 
@@ -793,6 +846,9 @@ class KioskViewModel:
         green = self._act(
             "green", "绿色通道", self._green, sub="老人 残疾人 孕妇 军人", style=Style.GREEN
         )
+        checkin = self._act(
+            "checkin", "预约签到", self._open_checkin, sub="扫预约二维码", style=Style.PRIMARY
+        )
         if self.s.elderly:
             codes: list[str] = []
             for m in self._frequent_matters():
@@ -818,6 +874,7 @@ class KioskViewModel:
                 None,
                 green,
                 helper,
+                checkin,
             )
         frequent = tuple(
             self._act(
@@ -844,8 +901,9 @@ class KioskViewModel:
             "guide", "不知道办什么？", self._open_guide, sub="一步步帮您找", style=Style.PRIMARY
         )
         return HomeView(
-            header, "您好！请选择要办理的业务", notice, frequent, areas, search, guide, green, None
-        )
+            header, "您好！请选择要办理的业务", notice, frequent, areas, search, guide, green, None,
+            checkin,
+        )  # fmt: skip
 
     def _view_area(self, header: Header) -> View:
         area = next((a for a in self.offer.areas if a.code == self.s.area), None)
@@ -1094,7 +1152,25 @@ class KioskViewModel:
         )
 
     def _view_taking(self, header: Header) -> View:
-        return BusyView(header, "正在为您取号，请稍候…")
+        return BusyView(header, self.s.busy_text)
+
+    def _open_checkin(self) -> None:
+        self.s.scan_error = ""
+        self._go(Screen.CHECKIN)
+
+    def _view_checkin(self, header: Header) -> View:
+        return ScanView(
+            header,
+            title="预约签到",
+            hint="请将预约二维码对准扫码口",
+            steps=(
+                "1. 打开预约短信或预约页面中的二维码",
+                "2. 将手机屏幕对准下方扫码口，保持 1 秒",
+                "3. 签到成功后打印号票，预约号优先叫号",
+            ),
+            error=self.s.scan_error,
+            back=self._act("back", "返回", self.go_home, style=Style.SECONDARY),
+        )
 
     def _view_ticket(self, header: Header) -> View:
         t = self.s.ticket
@@ -1121,7 +1197,7 @@ class KioskViewModel:
             service=t.service_name,
             ahead=_ahead_text(ahead),
             wait=f"预计等候约 {minutes} 分钟" if minutes else "",
-            priority="绿色通道" if t.priority == "green" else "",
+            priority=PRIORITY_LABELS.get(t.priority, ""),
             offline="离线取号，号码有效" if t.offline else "",
             status=status,
             eticket=self.s.eticket,

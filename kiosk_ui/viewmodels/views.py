@@ -109,6 +109,18 @@ class HomeView(View):
     guide: Action | None  # None in elderly mode
     green: Action
     helper: Action | None  # 帮办代办 (elderly mode)
+    checkin: Action | None = None  # 预约签到
+
+
+@dataclass(frozen=True)
+class ScanView(View):
+    """预约签到: hold the booking's QR code to the scanner."""
+
+    title: str
+    hint: str
+    steps: tuple[str, ...]
+    error: str
+    back: Action
 
 
 @dataclass(frozen=True)
