@@ -151,6 +151,6 @@ ToSide = Annotated[
     Queued | Offer | Connected | Sdp | Hangup | Ended | Error, Field(discriminator="type")
 ]
 
-from_terminal: Final = TypeAdapter(FromTerminal)
-from_interpreter: Final = TypeAdapter(FromInterpreter)
-to_side: Final = TypeAdapter(ToSide)
+from_terminal: Final[TypeAdapter[FromTerminal]] = TypeAdapter(FromTerminal)
+from_interpreter: Final[TypeAdapter[FromInterpreter]] = TypeAdapter(FromInterpreter)
+to_side: Final[TypeAdapter[ToSide]] = TypeAdapter(ToSide)
