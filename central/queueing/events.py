@@ -4,9 +4,10 @@ react to them without editing the engine.
 Two moments:
 
 - ``in_transaction`` listeners run inside the verb's transaction, once per
-  ticket transition, with ``(session, ticket, event)``. What they write
-  commits or rolls back with the transition (the notification outbox). If one
-  raises, the verb fails and nothing changes.
+  ticket transition, with ``(session, ticket, event)``: in order, after the
+  verb's own work and before it commits. What they write commits or rolls
+  back with the transition (the notification outbox). If one raises, the
+  verb fails and nothing changes.
 - ``after_commit`` listeners run after the transaction committed, with a
   `QueueChange` naming what changed (the hall-state publisher). They run on
   the thread that ran the verb (FastAPI's thread pool, or a worker thread of

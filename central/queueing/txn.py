@@ -6,8 +6,9 @@ verb's own write transaction (`locking.run_write`: ``BEGIN IMMEDIATE`` on
 SQLite, row locks on PostgreSQL, bounded retries), hands it a `Txn`, commits,
 and then tells the bus's after-commit listeners what changed. Every ticket
 state change goes through `Txn.transition`, which asks the state machine
-(`states.advance`), appends the `TicketEvent` to the timeline and calls the
-in-transaction listeners.
+(`states.advance`) and appends the `TicketEvent` to the timeline; the
+in-transaction listeners hear every transition, in order, when the verb's
+work is done and before it commits (`Txn.settle`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Txn:
     windows: set[int] = field(default_factory=set)
     services: set[int] = field(default_factory=set)
     called: bool = False
+    # Transitions whose in-transaction listeners have not run yet (`settle`).
+    pending: list[tuple[Ticket, TicketEvent]] = field(default_factory=list)
 
     def transition(
         self,
@@ -107,14 +110,13 @@ class Txn:
             reason=reason,
             detail=detail or {},
         )
-        # No flush here: the event is written with the verb's other changes
-        # (a listener's query autoflushes what it needs), one round trip less.
+        # No flush here: the event is written with the verb's other changes.
         self.session.add(event)
         self.tickets.add(ticket.id)
         self.services.add(ticket.service_id)
         if window_id is not None:
             self.windows.add(window_id)
-        self.bus.transitioned(self.session, ticket, event)
+        self.pending.append((ticket, event))
         return event
 
     def note(
@@ -140,11 +142,22 @@ class Txn:
             detail=detail or {},
         )
         self.session.add(event)
-        self.session.flush()
         self.tickets.add(ticket.id)
         self.services.add(ticket.service_id)
-        self.bus.transitioned(self.session, ticket, event)
+        self.pending.append((ticket, event))
         return event
+
+    def settle(self) -> None:
+        """Run the in-transaction listeners of every transition, in order,
+        once the verb's work is done: one flush first, so that they see the
+        verb's whole outcome (and their queries do not flush again and again;
+        flushes were a fifth of a call-next)."""
+        if not self.pending:
+            return
+        self.session.flush()
+        while self.pending:
+            ticket, event = self.pending.pop(0)
+            self.bus.transitioned(self.session, ticket, event)
 
     def fairness(
         self,
@@ -198,7 +211,9 @@ def run(
         session.info.pop(NOTIFIED, None)  # a retried attempt starts clean
         tx = Txn(session, bus, settings, moment, day or operating_day(moment, settings))
         txs.append(tx)
-        return work(tx)
+        result = work(tx)
+        tx.settle()
+        return result
 
     result = locking.run_write(session, attempt)
     bus.committed(txs[-1].change())

@@ -115,12 +115,20 @@ def call_next(
                 current.serving_at = current.last_called_at or tx.now
             advance(Verb.FINISH, current.state, number=current.number)
             _finish(tx, current, state, code)
-        services = eligible_services(tx.session, window_id=win.id, clerk_id=clerk_id)
-        if not services:
-            raise Refused(f"您未获得 {win.number} 号窗口任何业务的办理资格")
-        pick = pick_next(
-            tx.session, services=services, day=tx.day, now=tx.now, settings=tx.settings, lock=True
-        )
+        # The finished ticket (if any) was never waiting, so the pick does not
+        # need it written first: no flush before these reads.
+        with tx.session.no_autoflush:
+            services = eligible_services(tx.session, window_id=win.id, clerk_id=clerk_id)
+            if not services:
+                raise Refused(f"您未获得 {win.number} 号窗口任何业务的办理资格")
+            pick = pick_next(
+                tx.session,
+                services=services,
+                day=tx.day,
+                now=tx.now,
+                settings=tx.settings,
+                lock=True,
+            )
         if pick is None:
             return Outcome(state)
         return _call(
