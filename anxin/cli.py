@@ -16,9 +16,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from anxin.deploy.cli import deploy_app
 from anxin.settings import Settings, load_settings
 from anxin.simcli import simulate_app
 from broker.contract import DeviceKind
+from central.interpreting.cli import interpreting_app
 
 app = typer.Typer(
     help="安心政务大厅 Anxin Hall",
@@ -48,8 +50,12 @@ guide_app = typer.Typer(help="智能导办: search the matter library", no_args_
 app.add_typer(guide_app, name="guide")
 app.add_typer(matters_app, name="matters")
 app.add_typer(simulate_app, name="simulate")
-devices_app = typer.Typer(help="Device registry: bind callers to windows", no_args_is_help=True)
+app.add_typer(interpreting_app, name="interpreting")
+devices_app = typer.Typer(
+    help="Device registry: bind callers to windows, set display boards", no_args_is_help=True
+)
 app.add_typer(devices_app, name="devices")
+app.add_typer(deploy_app, name="deploy")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -404,6 +410,70 @@ def devices_bind(
     done = f"已绑定到 {window} 号窗口" if not unbind else "已解除窗口绑定"
     typer.echo(f"呼叫器 {device_id} {done}（配置版本 {bound.snapshot.config_version}）")
     if not bound.published:
+        typer.echo("消息服务器暂不可达：中心重新连接后会下发该配置", err=True)
+
+
+@devices_app.command("display")
+def devices_display(
+    device_id: Annotated[str, typer.Argument(help="display id, e.g. display-01")],
+    board: Annotated[str | None, typer.Option(help="hall, area or window")] = None,
+    area: Annotated[str | None, typer.Option(help="area code (area board)")] = None,
+    services: Annotated[
+        str | None, typer.Option(help="service codes whose waits are listed, comma-separated")
+    ] = None,
+    window: Annotated[int | None, typer.Option(help="window number (window display)")] = None,
+    title: Annotated[str | None, typer.Option(help="heading")] = None,
+    notice: Annotated[
+        list[str] | None, typer.Option(help="a scrolling notice (repeat for more)")
+    ] = None,
+    highlight_s: Annotated[
+        float | None, typer.Option(help="seconds each new call is featured")
+    ] = None,
+    calls_shown: Annotated[int | None, typer.Option(help="rows of latest calls")] = None,
+    announce: Annotated[
+        bool | None, typer.Option("--announce/--silent", help="announce new calls")
+    ] = None,
+    serial_lines: Annotated[int | None, typer.Option(help="lines for a serial LED board")] = None,
+    reset: Annotated[
+        list[str] | None, typer.Option(help="a setting back to its default (repeatable)")
+    ] = None,
+) -> None:
+    """Set a display's board settings (published in its retained config)."""
+    from central.devices.admin import configure_display
+    from central.devices.service import DeviceNotFound, SettingsInvalid
+
+    given = {
+        "board": board,
+        "area": area,
+        "services": [c.strip() for c in services.split(",") if c.strip()] if services else None,
+        "window": window,
+        "title": title,
+        "notices": notice or None,
+        "highlight_s": highlight_s,
+        "calls_shown": calls_shown,
+        "announce": announce,
+        "serial_lines": serial_lines,
+    }
+    values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    values |= dict.fromkeys(reset or [])
+    if not values:
+        typer.echo("请至少指定一项设置，例如 --board area --area market", err=True)
+        raise typer.Exit(2)
+    try:
+        done = configure_display(settings(), device_id, values)
+    except DeviceNotFound:
+        typer.echo(f"设备 {device_id} 尚未上线过", err=True)
+        raise typer.Exit(1) from None
+    except SettingsInvalid as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    from central.devices.boards import summary
+
+    snap = done.snapshot
+    typer.echo(
+        f"显示屏 {device_id} 已更新：{summary(snap.settings)}（配置版本 {snap.config_version}）"
+    )
+    if not done.published:
         typer.echo("消息服务器暂不可达：中心重新连接后会下发该配置", err=True)
 
 

@@ -153,6 +153,53 @@ class AppointmentSettings(Section):
     )
 
 
+class InterpretingSettings(Section):
+    """The sign-language interpreter service (`central.interpreting`): one hub
+    process owns its live state (see docs/interpreting.md on workers)."""
+
+    enabled: bool = Field(
+        True, description="serve the interpreter signalling and ACD in this hub process"
+    )
+    offer_timeout_s: float = Field(
+        20.0, gt=0, le=300, description="an offer not accepted this long goes to the next one"
+    )
+    reconnect_grace_s: float = Field(
+        60.0, ge=0, description="a call survives an interpreter's lost console this long"
+    )
+    default_aht_s: float = Field(
+        600.0, gt=0, description="handling time assumed for waits until calls have been served"
+    )
+    priority_terminals: list[str] = Field(
+        default_factory=list,
+        description="explicit priority policy: requests of these terminals queue first "
+        "(arrival order within each class); empty = pure arrival order",
+    )
+    ice_servers: list[str] = Field(
+        default_factory=list, description="STUN/TURN URLs for the console (stun:host:3478)"
+    )
+    turn_username: str | None = Field(None, description="TURN user of the console")
+    turn_password: SecretStr | None = Field(None, description="TURN password of the console")
+
+
+class SignlangSettings(Section):
+    """The sign-language terminal (`signlang_terminal`, `edge.kinds.signlang`).
+    The signalling token comes from the hub in the device's retained config."""
+
+    hub_url: str | None = Field(
+        None, description="hub base URL for signalling (default: http://{mqtt.host}:8000)"
+    )
+    ice_servers: list[str] = Field(
+        default_factory=list,
+        description="STUN/TURN URLs beside the LAN host candidates (coturn: turn:host:3478)",
+    )
+    turn_username: str | None = Field(None, description="TURN user of the terminal")
+    turn_password: SecretStr | None = Field(None, description="TURN password of the terminal")
+    fps: int = Field(25, ge=20, le=30, description="video frame rate, kept at every resolution")
+    ask_recording_consent: bool = Field(
+        False, description="ask the citizen on screen whether the call may be recorded"
+    )
+
+
 class NotifySettings(Section):
     """Citizen notifications (SMS) from the queue (`central.queueing.notify`)."""
 
@@ -214,6 +261,16 @@ class SerialScannerPort(Section):
     repeat_s: float = Field(1.0, ge=0, description="the same code again only after this long")
 
 
+class OpenCvCameraPort(Section):
+    """A camera read with OpenCV (`edge.ports.camera.OpenCvCamera`), newest frame only."""
+
+    kind: Literal["opencv"] = "opencv"
+    device: int | str = Field(0, description="V4L2 index (0) or a path / URL OpenCV opens")
+    width: int = Field(640, ge=160, description="requested frame width")
+    height: int = Field(480, ge=120, description="requested frame height")
+    fps: int = Field(25, ge=5, le=60, description="requested camera frame rate")
+
+
 ButtonsPort = Annotated[SimPort | GpioButtonsPort, Field(discriminator="kind")]
 ScannerPort = Annotated[
     SimPort | CameraScannerPort | SerialScannerPort, Field(discriminator="kind")
@@ -233,7 +290,9 @@ class PortsSettings(Section):
     serial_board: Annotated[SimPort | LedBoardSettings, Field(discriminator="kind")] = Field(
         default_factory=SimPort, description='serial LED board (kind = "serial")'
     )
-    camera: SimPort = Field(default_factory=SimPort, description="camera")
+    camera: Annotated[SimPort | OpenCvCameraPort, Field(discriminator="kind")] = Field(
+        default_factory=SimPort, description='sign-language terminal camera (kind = "opencv")'
+    )
     screen: SimPort = Field(default_factory=SimPort, description="screen")
     speaker: Annotated[SimPort | VoiceSettings, Field(discriminator="kind")] = Field(
         default_factory=SimPort, description='voice calling (kind = "voice")'
@@ -276,6 +335,8 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     kiosk: KioskSettings = Field(default_factory=KioskSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
+    interpreting: InterpretingSettings = Field(default_factory=InterpretingSettings)
+    signlang: SignlangSettings = Field(default_factory=SignlangSettings)
     device: DeviceSettings = Field(default_factory=DeviceSettings)
 
     @model_validator(mode="after")

@@ -26,6 +26,9 @@ from central.devices import service as devices_service
 from central.devices import views as devices_views
 from central.devices.bridge import HubBridge
 from central.guidance import web as guidance_web
+from central.interpreting import signalling as interpreting_signalling
+from central.interpreting import views as interpreting_views
+from central.interpreting.service import InterpretingService, attach_interpreting
 from central.matters import api as matters_api
 from central.matters import views as matters_views
 from central.matters.outlet import MattersOutlet
@@ -80,6 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     kiosks.attach()
     matters = MattersOutlet.attach(bridge, sessions)
+    interpreting = InterpretingService(
+        settings=settings, sessions=sessions, clock=state.clock, bridge=bridge
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -87,9 +93,11 @@ def create_app(settings: Settings) -> FastAPI:
         await outlets.start()
         await matters.start()
         await kiosks.start()
+        await interpreting.start()
         try:
             yield
         finally:
+            await interpreting.stop()
             await kiosks.stop()
             await matters.stop()
             await outlets.stop()
@@ -106,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     attach_state(app, state)
     attach_desk(app, kiosks)
+    attach_interpreting(app, interpreting)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.hub.secret_key.get_secret_value(),
@@ -126,6 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     for router in (appointments_api.router, appointments_api.staff_router,
                    appointments_views.router, appointments_views.staff_router):  # fmt: skip
+        app.include_router(router)
+    for router in (interpreting_signalling.router, interpreting_views.router):
         app.include_router(router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -8,6 +8,13 @@ the outcome ``ok``; paper running out mid-job, a dropped connection or a
 printer that stops answering all give ``ok=False`` with the state and a
 Chinese reason for staff. On a transport that cannot read (a file) the
 outcome is ``ok`` with state UNKNOWN once the bytes are written.
+
+Jobs and status reads hold one lock, so the bytes of a job and a status
+query never interleave on the link (and a network printer sees one
+connection at a time). `state_now` is the read that never waits for a job:
+the heartbeat uses it, so a kiosk's agent loop is not held for the seconds a
+ticket takes to print; while a job runs it answers the state the job itself
+read last (before sending, or during its confirmation window).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class TicketPrinter:
         self.transport = transport if transport is not None else from_settings(settings)
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._last: Status | None = None  # the newest status read, by anyone
 
     # --- TicketOutput -------------------------------------------------------
 
@@ -68,13 +76,33 @@ class TicketPrinter:
     # --- the rest ------------------------------------------------------------
 
     def status(self) -> Status:
-        """The printer's state now, with a Chinese detail."""
+        """The printer's state now, with a Chinese detail (waits for a running job)."""
         with self._lock:
-            try:
-                with session(self.transport) as link:
-                    return self._status(link)
-            except TransportError as exc:
-                return Status(PrinterState.OFFLINE, str(exc), {})
+            return self._read()
+
+    def state_now(self) -> PrinterState:
+        """The state without waiting: read now when the printer is free, else
+        the last state read (by the job in progress); UNKNOWN if none yet."""
+        if not self._lock.acquire(blocking=False):
+            last = self._last
+            return last.state if last is not None else PrinterState.UNKNOWN
+        try:
+            return self._read().state
+        finally:
+            self._lock.release()
+
+    @property
+    def last_status(self) -> Status | None:
+        """The newest status read (by a job or a status read), without asking."""
+        return self._last
+
+    def _read(self) -> Status:
+        """One status session; the caller holds the lock."""
+        try:
+            with session(self.transport) as link:
+                return self._status(link)
+        except TransportError as exc:
+            return self._seen(Status(PrinterState.OFFLINE, str(exc), {}))
 
     def print_job(self, data: bytes, what: str = "打印内容") -> PrintOutcome:
         """Send ready ESC/POS bytes (a reprint, a test page) with the same checks."""
@@ -93,6 +121,7 @@ class TicketPrinter:
                     after = self._confirm(link, before)
             except TransportError as exc:
                 state = PrinterState.OFFLINE
+                self._seen(Status(state, str(exc), {}))
                 verb = "可能未打印" if sent else "未打印"
                 return self._failed(what, state, f"{what}{verb}：{exc}", sent, extra)
         if not after.state.can_print:
@@ -101,10 +130,14 @@ class TicketPrinter:
         detail = after.detail if after.state is PrinterState.PAPER_NEAR_END else ""
         return PrintOutcome(True, after.state, detail, bytes_sent=sent, extra=extra)
 
+    def _seen(self, status: Status) -> Status:
+        self._last = status  # one reference assignment: safe for readers without the lock
+        return status
+
     def _status(self, link: Transport) -> Status:
         if not (link.can_read and self.settings.read_status):
-            return Status(PrinterState.UNKNOWN, "此连接方式无法读取打印机状态", {})
-        return read_status(link, self.settings.status_timeout_s)
+            return self._seen(Status(PrinterState.UNKNOWN, "此连接方式无法读取打印机状态", {}))
+        return self._seen(read_status(link, self.settings.status_timeout_s))
 
     def _confirm(self, link: Transport, before: Status) -> Status:
         """Watch the status after a job: a stop within `confirm_s` is a failed job."""
@@ -114,7 +147,7 @@ class TicketPrinter:
             return before
         deadline = time.monotonic() + self.settings.confirm_s
         while True:
-            now = read_status(link, self.settings.status_timeout_s)
+            now = self._seen(read_status(link, self.settings.status_timeout_s))
             left = deadline - time.monotonic()
             if not now.state.can_print or left <= 0:
                 return now

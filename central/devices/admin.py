@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from anxin.settings import Settings
-from broker.contract import DeviceConfig, Topics, encode, new_id
+from broker.contract import DeviceConfig, DeviceKind, Topics, encode, new_id
 from broker.session import MqttSession
 from central.db import database_url, make_engine, make_sessionmaker, upgrade_database
 from central.devices import service
 from central.devices.bridge import hub_address
+from central.devices.models import Device
 from central.devices.service import DeviceSnapshot
 
 
@@ -45,6 +47,26 @@ def bind_window(settings: Settings, device_id: str, window: int | None) -> Bound
             device = service.update_settings(
                 session, device_id=device_id, values={"window": window}
             )
+            session.commit()
+            snap = DeviceSnapshot.of(device)
+    finally:
+        engine.dispose()
+    return Bound(snap, asyncio.run(_publish(settings, snap)))
+
+
+def configure_display(settings: Settings, device_id: str, values: dict[str, Any]) -> Bound:
+    """Change a display's board settings (None: back to the default) and publish
+    its config, as `bind_window` does. Raises `service.DeviceNotFound` or
+    `service.SettingsInvalid` (Chinese reason), changing nothing."""
+    upgrade_database(settings)
+    engine = make_engine(database_url(settings))
+    try:
+        with make_sessionmaker(engine)() as session:
+            device = session.get(Device, device_id)
+            if device is not None and device.kind != DeviceKind.DISPLAY:
+                kind = service.KIND_LABELS.get(device.kind, device.kind)
+                raise service.SettingsInvalid(f"设备 {device_id} 是{kind}，不是显示屏")
+            device = service.update_settings(session, device_id=device_id, values=values)
             session.commit()
             snap = DeviceSnapshot.of(device)
     finally:

@@ -28,6 +28,7 @@ from broker.contract import (
     Command,
     CommandResult,
     DeviceConfig,
+    DeviceKind,
     DeviceStatus,
     Event,
     EventAck,
@@ -45,6 +46,7 @@ from broker.contract import (
 )
 from broker.credentials import mqtt_password
 from broker.session import BrokerAddress, MqttSession, Will
+from broker.signalling import terminal_token
 from central.db import SQLITE_IMMEDIATE
 from central.devices import service
 from central.devices.models import Device
@@ -280,9 +282,17 @@ class HubBridge:
         config = DeviceConfig(
             config_version=snap.config_version,
             enabled=snap.enabled if enabled is None else enabled,
-            settings=snap.settings,
+            settings=snap.settings | self._derived_settings(snap),
         )
         self.mqtt.publish(self.topics.config(snap.id), encode(config), qos=1, retain=True)
+
+    def _derived_settings(self, snap: DeviceSnapshot) -> dict[str, Any]:
+        """Settings computed, never stored: a sign-language terminal's
+        signalling token (`broker.signalling`), from the hall secret."""
+        if snap.kind != DeviceKind.SIGNLANG.value:
+            return {}
+        secret = self.settings.hub.secret_key.get_secret_value()
+        return {"signalling_token": terminal_token(secret, snap.id)}
 
     # --- inbound -----------------------------------------------------------------
 
@@ -452,6 +462,14 @@ class HubBridge:
                 self._devices[snap.id] = snap
                 if snap.retired and snap.online and result != StatusOutcome.STALE:
                     self._publish_snapshot(snap, enabled=False)
+                elif (
+                    snap.kind == DeviceKind.SIGNLANG.value
+                    and snap.online
+                    and not snap.retired
+                    and result != StatusOutcome.STALE
+                ):
+                    # A new terminal has no config yet but needs its token.
+                    self._publish_snapshot(snap)
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
         def run() -> T:

@@ -41,9 +41,23 @@ FINAL_STATUSES = frozenset(
 )
 
 
-# Settings an admin may give a device, per kind: name -> (type, label).
+# Settings an admin may give a device, per kind: name -> (type, label). A
+# display's are its board settings (`central.devices.boards`, checked with
+# the board's own `display.board.settings.BoardSettings`).
 DEVICE_SETTINGS: Final[dict[str, dict[str, tuple[type, str]]]] = {
     DeviceKind.CALLER: {"window": (int, "窗口号")},
+    DeviceKind.DISPLAY: {
+        "board": (str, "屏幕类型"),
+        "area": (str, "区域代码"),
+        "services": (list, "显示等候的业务"),
+        "window": (int, "窗口号"),
+        "title": (str, "标题"),
+        "notices": (list, "滚动通知"),
+        "highlight_s": (float, "新呼叫突出显示时长"),
+        "calls_shown": (int, "显示的呼叫条数"),
+        "announce": (bool, "语音播报"),
+        "serial_lines": (int, "LED 屏行数"),
+    },
 }
 
 
@@ -259,12 +273,17 @@ def update_settings(session: Session, *, device_id: str, values: dict[str, Any])
     """Set (or, with None, remove) admin settings of a device; a new config version.
 
     Only the settings its kind has (`DEVICE_SETTINGS`) are accepted; a
-    window number is a whole number from 1.
+    window number is a whole number from 1. A display's settings must make a
+    board it can show (`boards.check_document`) from what the hall has
+    (`boards.hall_problem`).
     """
+    from central.devices import boards
+
     device = session.get(Device, device_id, with_for_update=True)
     if device is None:
         raise DeviceNotFound(device_id)
     known = DEVICE_SETTINGS.get(device.kind, {})
+    display = device.kind == DeviceKind.DISPLAY
     merged = dict(device.settings or {})
     for name, value in values.items():
         if name not in known:
@@ -274,9 +293,23 @@ def update_settings(session: Session, *, device_id: str, values: dict[str, Any])
         if value is None:
             merged.pop(name, None)
             continue
-        if wanted is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if display:
+            try:
+                value = boards.check_value(name, value)
+            except ValueError as exc:
+                raise SettingsInvalid(str(exc)) from None
+        elif wanted is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise SettingsInvalid(f"{label}应为正整数")
         merged[name] = value
+    if display:
+        try:
+            boards.check_document(merged)
+        except ValueError as exc:
+            raise SettingsInvalid(str(exc)) from None
+        changed = {k: merged[k] for k in values if k in merged}
+        problem = boards.hall_problem(session, changed)
+        if problem is not None:
+            raise SettingsInvalid(problem)
     device.settings = merged
     device.config_version += 1
     return device

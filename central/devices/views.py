@@ -21,7 +21,8 @@ from central.deps import (
     WriteSessionDep,
     csrf_token,
 )
-from central.devices import service
+from central.devices import boards, service
+from central.devices.alerts import Alert, device_alerts
 from central.devices.bridge import CommandRefused, HubOffline
 from central.devices.models import Device
 from central.devices.service import KIND_LABELS, DeviceNotFound, SettingsInvalid
@@ -41,7 +42,7 @@ RESULT_LABELS = {
 }
 
 
-def _row(d: Device, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+def _row(d: Device, now: dt.datetime, zone: dt.tzinfo, alert: Alert | None) -> dict[str, Any]:
     beat = d.last_heartbeat
     if d.retired:
         state, css = "已退役", "retired"
@@ -61,6 +62,18 @@ def _row(d: Device, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
         "heartbeat_age": _age(now - beat) if beat else "",
         "is_caller": d.kind == DeviceKind.CALLER,
         "window": (d.settings or {}).get("window"),
+        "board": boards.summary(d.settings or {}) if d.kind == DeviceKind.DISPLAY else None,
+        "alert": _alert(alert, now, zone) if alert is not None else None,
+    }
+
+
+def _alert(alert: Alert, now: dt.datetime, zone: dt.tzinfo) -> dict[str, str]:
+    return {
+        "label": alert.label,
+        "reason": alert.reason,
+        "at": alert.at.astimezone(zone).strftime("%m-%d %H:%M:%S"),
+        "age": _age(now - alert.at),
+        "source": "心跳报告" if alert.source == "heartbeat" else "设备上报",
     }
 
 
@@ -83,19 +96,26 @@ def _zone(name: str) -> dt.tzinfo:
         return dt.timezone(dt.timedelta(hours=8), "CST") if name == "Asia/Shanghai" else dt.UTC
 
 
-def _table(request: Request, state: HubState, user: User, devices: list[Device]) -> HTMLResponse:
+def _table_context(
+    db: Session, state: HubState, user: User, devices: list[Device], *, oob: bool
+) -> dict[str, Any]:
     zone = _zone(state.settings.hub.display_timezone)
     now = utcnow()
-    rows = [_row(d, now, zone) for d in devices]
-    return state.templates.TemplateResponse(
-        request,
-        "devices/_table.html",
-        {
-            "rows": rows,
-            "is_admin": user.role_enum == Role.ADMIN,
-            "online": sum(1 for d in devices if d.online and not d.retired),
-        },
-    )
+    alerts = device_alerts(db, devices, now=now)
+    rows = [_row(d, now, zone, alerts.get(d.id)) for d in devices]
+    # Problems first: staff should not have to scroll to find a dry printer.
+    rows.sort(key=lambda r: r["alert"] is None)
+    return {
+        "rows": rows,
+        "is_admin": user.role_enum == Role.ADMIN,
+        "online": sum(1 for d in devices if d.online and not d.retired),
+        "alerts": len(alerts),
+        "oob": oob,
+    }
+
+
+def _table(request: Request, state: HubState, context: dict[str, Any]) -> HTMLResponse:
+    return state.templates.TemplateResponse(request, "devices/_table.html", context)
 
 
 @router.get("/devices", response_class=HTMLResponse)
@@ -103,22 +123,27 @@ def devices_page(
     request: Request, db: SessionDep, state: StateDep, user: DeviceViewer
 ) -> HTMLResponse:
     devices = service.list_devices(db)
-    table = _table(request, state, user, devices)
+    context = _table_context(db, state, user, devices, oob=False)
+    table = _table(request, state, context)
     callers = [
         {"id": d.id, "window": (d.settings or {}).get("window")}
         for d in devices
         if d.kind == DeviceKind.CALLER and not d.retired
     ]
+    displays = [_display_form(d) for d in devices if d.kind == DeviceKind.DISPLAY and not d.retired]
     return state.templates.TemplateResponse(
         request,
         "devices/page.html",
         {
             "is_admin": user.role_enum == Role.ADMIN,
             "callers": callers,
+            "displays": displays,
+            "board_labels": boards.BOARD_LABELS,
             "user": user,
             "role_label": ROLE_LABELS[user.role_enum],
             "csrf": csrf_token(request),
             "table": bytes(table.body).decode(),
+            "alerts": context["alerts"],
             "hall_name": state.settings.hall_name,
         },
     )
@@ -128,7 +153,8 @@ def devices_page(
 def devices_table(
     request: Request, db: SessionDep, state: StateDep, user: DeviceViewer
 ) -> HTMLResponse:
-    return _table(request, state, user, service.list_devices(db))
+    context = _table_context(db, state, user, service.list_devices(db), oob=True)
+    return _table(request, state, context)
 
 
 def _flash(request: Request, state: HubState, text: str, *, ok: bool) -> HTMLResponse:
@@ -175,6 +201,48 @@ async def bind(
         return _flash(request, state, _reason(exc), ok=False)
     done = f"已绑定到 {number} 号窗口" if number is not None else "已解除窗口绑定"
     return _flash(request, state, f"呼叫器 {device_id} {done}", ok=True)
+
+
+def _display_form(d: Device) -> dict[str, Any]:
+    """A display's current settings as the form's field values."""
+    s = d.settings or {}
+
+    def shown(name: str) -> str:
+        value = s.get(name)
+        return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+    return {
+        "id": d.id,
+        "summary": boards.summary(s),
+        "board": s.get("board") or "hall",
+        "area": shown("area"),
+        "services": " ".join(s.get("services") or []),
+        "window": shown("window"),
+        "title": shown("title"),
+        "notices": "\n".join(s.get("notices") or []),
+        "highlight_s": shown("highlight_s"),
+        "calls_shown": shown("calls_shown"),
+        "announce": s.get("announce", True) is not False,
+        "serial_lines": shown("serial_lines"),
+    }
+
+
+@router.post("/devices/display-settings", response_class=HTMLResponse)
+async def display_settings(request: Request, state: StateDep, _user: DeviceAdmin) -> HTMLResponse:
+    """A display's board settings (blank fields: the board's defaults), published
+    in its retained config; the board changes at once."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    device_id = fields.get("device_id", "")
+    try:
+        values = boards.parse_form(fields)
+        device = await state.bridge.update_settings(device_id, values)
+    except ValueError as exc:  # SettingsInvalid is one
+        return _flash(request, state, str(exc), ok=False)
+    except DeviceNotFound as exc:
+        return _flash(request, state, _reason(exc), ok=False)
+    summary = boards.summary(device.settings or {})
+    return _flash(request, state, f"显示屏 {device_id} 已更新：{summary}", ok=True)
 
 
 def window_exists_in(db: Session, number: int) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 import central.appointments.models
 import central.auth.models
 import central.devices.models
+import central.interpreting.models
 import central.matters.models
 import central.queueing.models
 import central.ratings.models  # noqa: F401 - registers the tables on the metadata

@@ -394,7 +394,9 @@ class Kiosk:
 
     def attach_printer(self, read_state: object) -> None:
         """Report this printer's state in the heartbeat: a callable returning the
-        state text (``lambda: printer.state().value``)."""
+        state text. It runs on the agent's loop with every heartbeat, so it must
+        not wait for a print job: read the port's ``state``
+        (`printer.service.TicketPrinter.state_now`), never ``tickets.state()``."""
         if not callable(read_state):
             raise TypeError("attach_printer wants a callable returning the state")
         self._device.port_state("printer", lambda: str(read_state()))

@@ -12,13 +12,14 @@ from anxin.settings import (
     CameraScannerPort,
     GpioButtonsPort,
     GpioLedPort,
+    OpenCvCameraPort,
     PortsSettings,
     SerialScannerPort,
 )
 from display.ledboard.settings import LedBoardSettings
 from display.voice.settings import VoiceSettings
 from edge.ports.buttons import Buttons, GpioButtons, SimButtons
-from edge.ports.camera import Camera, SimCamera
+from edge.ports.camera import Camera, OpenCvCamera, SimCamera
 from edge.ports.led import GpioLed, Led, SimLed
 from edge.ports.printer import EscposPrinter, Printer, SimPrinter
 from edge.ports.scanner import CameraScanner, Scanner, SerialScanner, SimScanner
@@ -114,7 +115,12 @@ def build_ports(
                 else SimSerialBoard()
             )
         elif name == "camera":
-            ports.camera = SimCamera()
+            cam = config.camera
+            ports.camera = (
+                OpenCvCamera(cam.device, width=cam.width, height=cam.height, fps=cam.fps)
+                if isinstance(cam, OpenCvCameraPort) and not sim
+                else SimCamera()
+            )
         elif name == "screen":
             ports.screen = SimScreen()
         elif name == "speaker":

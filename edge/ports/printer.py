@@ -6,7 +6,9 @@ keeps every job and can run out of paper. Both expose ``tickets``, the
 `printer.api.TicketOutput` the kiosk UI prints through (layout, Chinese text,
 status checks: `printer.service.TicketPrinter`), plus the port basics the
 device runtime uses: ``state`` for the heartbeat, ``write`` for ready bytes,
-``close``.
+``close``. ``state`` never waits for a print job (`TicketPrinter.state_now`):
+the heartbeat reads it on the agent's loop, which must not stop for the
+seconds a ticket takes; during a job it is the state the job read last.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class Printer(Protocol):
     @property
     def state(self) -> str:
         """A `PrinterState` value: "ok", "paper_near_end", "paper_out", "cover_open",
-        "offline" or "unknown" (a transport that cannot read status)."""
+        "offline" or "unknown" (a transport that cannot read status). Never waits
+        for a print job in progress: then it is the state that job read last."""
         ...
 
     @property
@@ -61,7 +64,7 @@ class EscposPrinter:
 
     @property
     def state(self) -> str:
-        return self.tickets.state().value
+        return self.tickets.state_now().value
 
     def write(self, data: bytes) -> None:
         _write(self.tickets, data)
@@ -111,7 +114,7 @@ class SimPrinter:
 
     @property
     def state(self) -> str:
-        return self.tickets.state().value
+        return self.tickets.state_now().value
 
     def write(self, data: bytes) -> None:
         _write(self.tickets, data)
