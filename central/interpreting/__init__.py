@@ -1,0 +1,1 @@
+"""The sign-language interpreter service: signalling relay, ACD, records, reports, staffing."""
