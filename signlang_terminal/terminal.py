@@ -1,0 +1,190 @@
+"""The call controller: the citizen's buttons, the hub's signalling and the
+call's media, on one asyncio loop.
+
+Press → ``Request`` → ``Queued`` (position, wait) → ``Connected`` → the
+terminal builds its peer connection and sends the ``Sdp`` offer → the
+interpreter's answer → media flows; the first received picture switches the
+screen to the call. ``Hangup``/``Ended`` from the hub, 结束通话 on the screen,
+a failed connection or a lost hub all end the call the same way: the peer
+connection is closed with every track, consumer and transport (`TerminalPeer.
+close`), so nothing of a call outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from broker.signalling import (
+    Connected,
+    Ended,
+    Error,
+    Hangup,
+    Queued,
+    Request,
+    Sdp,
+    ToSide,
+)
+from signlang_terminal.media.peer import TerminalPeer
+from signlang_terminal.signalling import SignallingClient
+from signlang_terminal.viewmodel import Phase, TerminalViewModel
+
+log = logging.getLogger(__name__)
+
+# Builds the peer of one call; `on_picture` is called for each received frame.
+PeerFactory = Callable[[Callable[[Any], None]], TerminalPeer]
+
+
+@dataclass
+class CallTimes:
+    """Monotonic moments of the current or last call (the benchmark's connect time)."""
+
+    pressed: float | None = None
+    connected: float | None = None
+    offered: float | None = None
+    first_frame: float | None = None
+    ended: float | None = None
+    levels: list[str] = field(default_factory=list)
+
+
+class Terminal:
+    def __init__(self, vm: TerminalViewModel, make_peer: PeerFactory) -> None:
+        self.vm = vm
+        self.make_peer = make_peer
+        self.client: SignallingClient | None = None
+        self.peer: TerminalPeer | None = None
+        self.request_id: str | None = None
+        self.times = CallTimes()
+        self.calls = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tick: asyncio.Task[None] | None = None
+        vm.request_call = lambda consent: self._spawn(self._request(consent))
+        vm.cancel_call = lambda: self._spawn(self._hang_up("cancelled"))
+        vm.end_call = lambda: self._spawn(self._hang_up("citizen"))
+        vm.send_text = self._send_text
+
+    # --- life --------------------------------------------------------------------------
+
+    def connect(self, url: str) -> None:
+        """(Re)connect to the hub at `url` (the token is in its query)."""
+        if self.client is not None and self.client.url == url:
+            return
+        old = self.client
+        if old is not None:
+            self._spawn(old.stop())
+        self.client = SignallingClient(url, on_message=self.on_message, on_state=self._on_state)
+        self.client.start()
+        if self._tick is None:
+            self._tick = asyncio.ensure_future(self._ticker())
+
+    async def stop(self) -> None:
+        await self._end_media()
+        if self.client is not None:
+            await self.client.stop()
+        if self._tick is not None:
+            self._tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick
+            self._tick = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.vm.tick()
+
+    def _on_state(self, up: bool) -> None:
+        if not up and self.peer is not None:
+            self._spawn(self._end_media())
+        if not up:
+            self.request_id = None
+        self.vm.online(up)
+
+    # --- the citizen's side --------------------------------------------------------------
+
+    async def _request(self, consent: bool) -> None:
+        self.times = CallTimes(pressed=time.monotonic())
+        self.request_id = None
+        if self.client is None or not await self.client.send(Request(consent_recording=consent)):
+            self.vm.ended("暂时无法呼叫，请稍后再试")
+
+    async def _hang_up(self, reason: str) -> None:
+        request_id = self.request_id
+        if request_id is not None and self.client is not None:
+            await self.client.send(Hangup(request_id=request_id, reason=reason))
+        await self._end_media()
+
+    def _send_text(self, text: str) -> bool:
+        return self.peer is not None and self.peer.send_text(text)
+
+    # --- the hub's side ------------------------------------------------------------------
+
+    async def on_message(self, message: ToSide) -> None:
+        if isinstance(message, Queued):
+            self.request_id = message.request_id
+            self.vm.queued(message.position, message.expected_wait_s)
+        elif isinstance(message, Connected):
+            await self._connected(message)
+        elif isinstance(message, Sdp) and message.sdp_type == "answer":
+            if self.peer is not None and message.request_id == self.request_id:
+                await self.peer.accept_answer(message.sdp)
+        elif isinstance(message, Hangup | Ended):
+            waiting = self.request_id is None and self.vm.phase is Phase.REQUESTING
+            if message.request_id == self.request_id or waiting:
+                await self._end_media()
+                self.vm.ended(_ended_text(message))
+        elif isinstance(message, Error):
+            log.warning("hub refused: %s", message.reason)
+            if self.vm.phase is Phase.REQUESTING:
+                self.vm.ended(message.reason)
+
+    async def _connected(self, message: Connected) -> None:
+        if self.vm.phase not in (Phase.REQUESTING, Phase.QUEUED) or self.client is None:
+            return
+        self.request_id = message.request_id
+        self.times.connected = time.monotonic()
+        self.vm.connecting(message.interpreter)
+        await self._end_media()  # never two calls' media at once
+        peer = self.make_peer(self._on_picture)
+        self.peer = peer
+        self.calls += 1
+        peer.pc.on("connectionstatechange", lambda: self._on_pc_state(peer))
+        peer.on_text = self.vm.text_received
+        sdp = await peer.offer()
+        self.times.offered = time.monotonic()
+        await self.client.send(Sdp(request_id=message.request_id, sdp_type="offer", sdp=sdp))
+
+    def _on_picture(self, _frame: Any) -> None:
+        if self.times.first_frame is None:
+            self.times.first_frame = time.monotonic()
+            self.vm.media_up()
+
+    def _on_pc_state(self, peer: TerminalPeer) -> None:
+        if peer is self.peer and peer.state == "failed":
+            log.warning("call %s: media connection failed", self.request_id)
+            self._spawn(self._hang_up("media failed"))
+            self.vm.ended("视频连接失败，请重新呼叫")
+
+    async def _end_media(self) -> None:
+        peer, self.peer = self.peer, None
+        if peer is not None:
+            self.times.ended = time.monotonic()
+            await peer.close()
+
+
+def _ended_text(message: Hangup | Ended) -> str:
+    if isinstance(message, Hangup):
+        return "翻译员已结束通话"
+    return "通话已结束"
