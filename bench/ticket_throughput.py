@@ -13,7 +13,7 @@ so the mix is 1 : 1 : 1 : 1 : 1 of issue, citizen view, call-next, start
 and finish (the API finishes only a ticket being served, so "start" is
 part of every service).
 Every request is timed from send to response; operations/s counts all four.
-The load generator (httpx, one process) runs on the same two cores as the
+The load generator (aiohttp, one process) runs on the same two cores as the
 hub: the figures are the whole box's, not the hub's alone.
 
 Afterwards the database's timelines are checked: each ticket must have been
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import json
 import statistics
 import tempfile
 import time
@@ -34,21 +34,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
-
 from anxin.settings import Settings
 from bench.queuehub import (
     PATHS,
     SERVICES,
+    api_session,
     bench_settings,
-    client_transport,
     double_calls,
     hall_database,
     hub_env,
     hub_process,
     issue_tokens,
     postgres_database,
-    signed_in,
 )
 from broker import local
 
@@ -70,21 +67,20 @@ async def _load(
         k: [] for k in ("issue", "view", "next", "start", "finish")
     }
     failures = 0
-    limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
-    transport = client_transport(limits)
-    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as client:
-        await signed_in(client)
+    async with api_session(url, connections=clients + 5) as client:
         stop_at = time.perf_counter() + seconds
 
-        async def timed(kind: str, method: str, path: str, **kw: Any) -> httpx.Response | None:
+        async def timed(kind: str, method: str, path: str, **kw: Any) -> Any:
+            """The JSON answer (None for a page), or None after a refusal."""
             nonlocal failures
             t0 = time.perf_counter()
-            r = await client.request(method, path, **kw)
-            latencies[kind].append((time.perf_counter() - t0) * 1000)
-            if r.status_code >= 400:
-                failures += 1
-                return None
-            return r
+            async with client.request(method, path, **kw) as r:
+                body = await r.read()
+                latencies[kind].append((time.perf_counter() - t0) * 1000)
+                if r.status >= 400:
+                    failures += 1
+                    return None
+                return json.loads(body) if r.content_type == "application/json" else True
 
         async def window_client(number: int) -> None:
             svc = f"svc_{SERVICES[(number + 1) % len(SERVICES)].lower()}"
@@ -94,14 +90,16 @@ async def _load(
                     token = tokens[(number * 7919 + len(latencies["view"])) % len(tokens)]
                     await timed("view", "GET", PATHS.citizen.format(token=token))
                 r = await timed("next", "POST", PATHS.next.format(n=number), json={})
-                if r is not None and r.json()["ticket"] is not None:
+                if r is not None and r["ticket"] is not None:
                     await timed("start", "POST", PATHS.start.format(n=number))
                     await timed("finish", "POST", PATHS.finish.format(n=number),
                                 json={"outcome": "completed"})  # fmt: skip
 
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         await asyncio.gather(*(window_client(first_window + i) for i in range(clients)))
         elapsed = time.perf_counter() - t0
+        client_cpu = time.process_time() - cpu0
     every = [x for v in latencies.values() for x in v]
     return {
         "ops": len(every),
@@ -109,6 +107,8 @@ async def _load(
         "p50_ms": round(statistics.median(every), 2) if every else 0.0,
         "p99_ms": round(_percentile(every, 0.99), 2),
         "failures": failures,
+        # The load generator's own share of the two cores.
+        "client_cpu_ms_per_op": round(client_cpu * 1000 / max(1, len(every)), 3),
         **{f"{k}_p99_ms": round(_percentile(v, 0.99), 2) for k, v in latencies.items()},
     }
 
@@ -141,8 +141,6 @@ def _databases(root: Path) -> Iterator[list[tuple[str, str | None]]]:
 
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     del settings  # every database and broker here is the benchmark's own
-    # One log line per request would cost the load generator more than the request.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     seconds = 5.0 if quick else 20.0
     metrics: dict[str, Any] = {"hub_workers": WORKERS, "seconds_per_run": seconds}
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
