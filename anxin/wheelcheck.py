@@ -26,6 +26,7 @@ PACKAGES = (
     "printer",
     "signlang_terminal",
     "bench",
+    "uikit",
 )
 
 

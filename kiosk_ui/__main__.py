@@ -111,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.demo:
         parser.error("only --demo runs standalone; devices run it via `anxin device kiosk --ui`")
-    from kiosk_ui.app import SIZES, run_kiosk
+    from kiosk_ui.app import run_kiosk
     from kiosk_ui.viewmodels.kiosk import KioskSettings
+    from uikit.kivy_setup import SIZES
 
     orientation = "landscape" if args.landscape else "portrait"
     width, height = SIZES[orientation]

@@ -17,13 +17,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from broker.contract import HallQueue
 from central.matters.schema import Library
@@ -32,55 +30,19 @@ from kiosk_ui.viewmodels.kiosk import KioskClock, KioskSettings, KioskViewModel
 from kiosk_ui.viewmodels.offer import HallOffer, LibrarySource
 from printer.api import PrintOutcome, TicketOutput
 
+# Moved to `uikit.kivy_setup` (shared with display.ui and signlang_terminal).
+# CJK_FONTS, SIZES and find_cjk_font are re-exported here for one release so
+# code importing them from kiosk_ui keeps working; import them from uikit.
+from uikit.kivy_setup import (  # noqa: F401
+    CJK_FONTS,
+    SIZES,
+    configure_kivy,
+    find_cjk_font,
+    register_cjk_font,
+)
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# WenQuanYi Micro Hei first: its .ttc opens on the Chinese face. Noto CJK
-# .ttc files open on the Japanese face (wrong glyph shapes), so they are not listed.
-CJK_FONTS: Final = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
-SIZES: Final = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
-
-
-def find_cjk_font(candidates: tuple[str, ...] = CJK_FONTS) -> str | None:
-    return next((p for p in candidates if Path(p).is_file()), None)
-
-
-def configure_kivy(
-    *,
-    orientation: str = "portrait",
-    size: tuple[int, int] | None = None,
-    fullscreen: bool = False,
-    kivy_home: str | None = None,
-) -> tuple[int, int]:
-    """Set Kivy's environment and window before Kivy is imported; returns the size."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    if kivy_home:
-        os.environ["KIVY_HOME"] = kivy_home
-    width, height = size or SIZES.get(orientation, SIZES["portrait"])
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(width))
-    Config.set("graphics", "height", str(height))
-    Config.set("graphics", "resizable", "0" if fullscreen else "1")
-    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    Config.set("input", "mouse", "mouse,disable_multitouch")
-    Config.set("kivy", "exit_on_escape", "0")
-    return width, height
-
-
-def register_cjk_font() -> str:
-    """Make the CJK font Kivy's default (every Label, Button, TextInput)."""
-    from kivy.core.text import DEFAULT_FONT, LabelBase
-
-    path = find_cjk_font()
-    if path is None:
-        raise RuntimeError("没有找到中文字体：请安装 fonts-wqy-microhei")
-    LabelBase.register(DEFAULT_FONT, fn_regular=path, fn_bold=path)
-    return path
 
 
 class ThreadedTicketSource:

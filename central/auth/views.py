@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from central.auth import service
-from central.auth.models import User
+from central.auth.models import Role, User
 from central.deps import (
     AnyUser,
     CsrfChecked,
@@ -23,6 +24,22 @@ from central.state import StateDep
 router = APIRouter(tags=["pages"], dependencies=[CsrfChecked])
 
 HOME = "/devices"
+# Where each role lands after signing in: managers and admins on 设备管理
+# (clerks may not open it), clerks at the window workstation, interpreters
+# at their console. A landing page the app does not serve falls back to "/".
+HOMES: dict[Role, str] = {
+    Role.ADMIN: HOME,
+    Role.MANAGER: HOME,
+    Role.CLERK: "/workstation",
+    Role.INTERPRETER: "/interpreting",
+}
+
+
+def home_of(request: Request, user: User) -> str:
+    target = HOMES.get(user.role_enum, HOME)
+    scope = {"type": "http", "path": target, "method": "GET", "root_path": "", "headers": []}
+    served = any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+    return target if served else "/"
 
 
 @router.get("/", include_in_schema=False)
@@ -63,7 +80,7 @@ def login(
     if user is None:
         return _login(request, state, error="用户名或密码错误", username=username)
     sign_in(request, user)
-    target = "/account/password" if user.must_change_password else HOME
+    target = "/account/password" if user.must_change_password else home_of(request, user)
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
@@ -118,4 +135,4 @@ def change_password(
         return _password(request, state, user_name=user.username, error=str(exc))
     db.commit()
     sign_in(request, me)  # the epoch moved on; keep this session, end the others
-    return RedirectResponse(HOME, status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(home_of(request, me), status.HTTP_303_SEE_OTHER)

@@ -3,7 +3,7 @@
 The view-model is fed elsewhere (the display device's agent loop, a test, a
 demo); every change it reports is drawn on Kivy's next frame, and a quarter-
 second tick lets highlights run out and the clock move. Kivy is configured
-and the CJK font registered with the kiosk's helpers (`kiosk_ui.app`), and
+and the CJK font registered with the shared helpers (`uikit.kivy_setup`), and
 Kivy is imported only inside functions, after `configure_kivy`.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from display.board import BoardViewModel
-from kiosk_ui.app import configure_kivy, register_cjk_font
+from uikit.kivy_setup import configure_kivy, register_cjk_font
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

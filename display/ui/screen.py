@@ -25,7 +25,7 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from display.board import BoardView, BoardViewModel, CallRow, WaitRow, WindowPanel
-from kiosk_ui.screens.widgets import RGBA, hex_color, paint
+from uikit.paint import RGBA, hex_color, paint
 
 log = logging.getLogger(__name__)
 

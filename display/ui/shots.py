@@ -19,7 +19,7 @@ from typing import Any
 
 from display.board import BoardSettings, BoardViewModel
 from display.ui import demo
-from kiosk_ui.app import SIZES, configure_kivy
+from uikit.kivy_setup import SIZES, configure_kivy
 
 
 class StepClock:
@@ -96,7 +96,7 @@ def main() -> None:
     from kivy.app import App
     from kivy.uix.widget import Widget
 
-    from kiosk_ui.app import register_cjk_font
+    from uikit.kivy_setup import register_cjk_font
 
     register_cjk_font()
     result: dict[str, Any] = {"orientation": orientation, "shots": []}

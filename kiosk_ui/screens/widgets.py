@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kivy.graphics import Color, Rectangle, RoundedRectangle
+from kivy.graphics import Color, RoundedRectangle
 from kivy.graphics.texture import Texture
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -21,14 +21,9 @@ from kivy.uix.scrollview import ScrollView
 
 from kiosk_ui.viewmodels.views import Action, Style
 
-RGBA = tuple[float, float, float, float]
-
-
-def hex_color(value: str, alpha: float = 1.0) -> RGBA:
-    value = value.lstrip("#")
-    r, g, b = (int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
-    return (r, g, b, alpha)
-
+# RGBA, hex_color and paint moved to `uikit.paint`; still importable from here
+# for one release (signlang_terminal imports them so). Import them from uikit.
+from uikit.paint import RGBA, hex_color, paint  # noqa: F401
 
 BACKGROUND = hex_color("#EEF2F7")
 HEADER = hex_color("#12407A")
@@ -62,23 +57,6 @@ class Metrics:
     def fixed(self, value: float) -> float:
         """Not enlarged in 长者模式 (keyboards, the header)."""
         return round(value * self.scale)
-
-
-def paint(widget: Any, color: RGBA, radius: float = 0) -> None:
-    """A solid (rounded) background that follows the widget."""
-    with widget.canvas.before:
-        Color(*color)
-        shape = (
-            RoundedRectangle(pos=widget.pos, size=widget.size, radius=[radius])
-            if radius
-            else Rectangle(pos=widget.pos, size=widget.size)
-        )
-
-    def follow(*_: Any) -> None:
-        shape.pos = widget.pos
-        shape.size = widget.size
-
-    widget.bind(pos=follow, size=follow)
 
 
 class KioskButton(Button):  # type: ignore[misc]
