@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := central,kiosk,printer,gpio,display,signlang,bench,dev
+EXTRAS := central,kiosk,printer,gpio,display,signlang,bench,dev,deploy
 # Debian packages the tests and the demo need (Chromium for browser tests,
 # fonts for Chinese text, Mosquitto for the real-broker tests, Xvfb for screens,
 # espeak-ng and alsa-utils for voice calling).
