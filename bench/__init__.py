@@ -47,10 +47,26 @@ def _ticket_print(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return run(settings, quick=quick)
 
 
+def _signlang_video(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """Sign-language terminal video end to end through the hub: fps, latency, connect, CPU."""
+    from bench.signlang_video import run
+
+    return run(settings, quick=quick)
+
+
+def _press_to_board(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """Caller button (76 callers) -> hall board drawn (Kivy, headless) and voice first sample."""
+    from bench.press_to_board import run
+
+    return run(settings, quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "fleet": _fleet,
     "call-latency": _call_latency,
     "ticket-throughput": _ticket_throughput,
     "guidance": _guidance,
     "ticket-print": _ticket_print,
+    "signlang-video": _signlang_video,
+    "press-to-board": _press_to_board,
 }
