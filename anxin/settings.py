@@ -195,6 +195,9 @@ class SignlangSettings(Section):
     turn_username: str | None = Field(None, description="TURN user of the terminal")
     turn_password: SecretStr | None = Field(None, description="TURN password of the terminal")
     fps: int = Field(25, ge=20, le=30, description="video frame rate, kept at every resolution")
+    microphone: str | None = Field(
+        None, description="ALSA capture device of the clerk's voice (default); unset: listen only"
+    )
     ask_recording_consent: bool = Field(
         False, description="ask the citizen on screen whether the call may be recorded"
     )
@@ -261,6 +264,15 @@ class SerialScannerPort(Section):
     repeat_s: float = Field(1.0, ge=0, description="the same code again only after this long")
 
 
+class SamIdCardPort(Section):
+    """A 居民身份证 reader speaking the SAM_V serial protocol (`edge.ports.idcard`)."""
+
+    kind: Literal["sam"] = "sam"
+    url: str = Field(description="pyserial URL: /dev/ttyUSB0, socket://host:port, loop://")
+    baudrate: int = Field(115200, ge=300, description="line speed (SAM_V default 115200)")
+    poll_s: float = Field(0.5, gt=0, description="find-card interval")
+
+
 class OpenCvCameraPort(Section):
     """A camera read with OpenCV (`edge.ports.camera.OpenCvCamera`), newest frame only."""
 
@@ -276,6 +288,7 @@ ScannerPort = Annotated[
     SimPort | CameraScannerPort | SerialScannerPort, Field(discriminator="kind")
 ]
 LedPort = Annotated[SimPort | GpioLedPort, Field(discriminator="kind")]
+IdCardPort = Annotated[SimPort | SamIdCardPort, Field(discriminator="kind")]
 
 
 class PortsSettings(Section):
@@ -299,6 +312,9 @@ class PortsSettings(Section):
     )
     scanner: ScannerPort = Field(
         default_factory=SimPort, description="kiosk QR / barcode scanner (camera or serial)"
+    )
+    idcard: IdCardPort = Field(
+        default_factory=SimPort, description='kiosk 居民身份证 reader (kind = "sam")'
     )
 
 

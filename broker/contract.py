@@ -376,6 +376,9 @@ class KioskService(BaseModel):
     closes_at: str = Field(pattern=r"^\d{2}:\d{2}$", description="local HH:MM")
     area: str | None = Field(None, max_length=32, description="service area code (kiosk tiles)")
     area_name: str | None = Field(None, max_length=64, description="service area name")
+    avg_handling_s: int | None = Field(
+        None, ge=0, description="average handling time, for the offline closing-time rule"
+    )
 
 
 class NumberBlock(BaseModel):

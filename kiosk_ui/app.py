@@ -29,17 +29,7 @@ from edge.kinds.kiosk_api import IssuedTicket, TicketSource
 from kiosk_ui.viewmodels.kiosk import KioskClock, KioskSettings, KioskViewModel
 from kiosk_ui.viewmodels.offer import HallOffer, LibrarySource
 from printer.api import PrintOutcome, TicketOutput
-
-# Moved to `uikit.kivy_setup` (shared with display.ui and signlang_terminal).
-# CJK_FONTS, SIZES and find_cjk_font are re-exported here for one release so
-# code importing them from kiosk_ui keeps working; import them from uikit.
-from uikit.kivy_setup import (  # noqa: F401
-    CJK_FONTS,
-    SIZES,
-    configure_kivy,
-    find_cjk_font,
-    register_cjk_font,
-)
+from uikit.kivy_setup import configure_kivy, register_cjk_font
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,8 +121,9 @@ class KioskHandle:
 
         self._call(apply)
 
-    def id_card_read(self, number: str) -> None:
-        self._call(lambda: self.vm.id_card_read(number))
+    def id_card_read(self, number: str, name: str = "") -> None:
+        """A card reader read a 身份证 (any thread)."""
+        self._call(lambda: self.vm.id_card_read(number, name))
 
     def code_scanned(self, text: str) -> None:
         """The scanner read a code (an appointment's QR code)."""

@@ -25,6 +25,12 @@ hands every code it reads to the UI, which checks appointments in
 (预约签到); with the control socket, ``{"op": "scan", "code": "…"}`` feeds the
 simulated scanner.
 
+The ID card reader port (`edge.ports.idcard`: the SAM_V serial protocol or
+simulated) hands the ID number and the name of each card laid on it to the UI
+(per-person limits; the screen shows both masked). With the control socket,
+``{"op": "idcard", "id_number": "…", "name": "…"}`` lays a card on the
+simulated reader.
+
 A print the printer did not take becomes a ``printer_problem`` event (the
 outbox carries it to the hub) and, for five minutes unless the printer reports
 a fault itself, the ``printer`` state in the heartbeat.
@@ -138,7 +144,11 @@ class DeviceSide:
         agent.on_channel(Channel.HALL_QUEUE, self.on_queue)
         agent.on_channel(Channel.HALL_MATTERS, self.on_matters)
         kiosk.control_ops.update(
-            ui=self._op_ui, tap=self._op_tap, screenshot=self._op_screenshot, scan=self._op_scan
+            ui=self._op_ui,
+            tap=self._op_tap,
+            screenshot=self._op_screenshot,
+            scan=self._op_scan,
+            idcard=self._op_idcard,
         )
 
     @property
@@ -165,6 +175,12 @@ class DeviceSide:
                 scanner.start(handle.code_scanned)  # codes arrive on the scanner's thread
             except Exception:
                 log.exception("%s: the scanner did not start; check-in by scan is off", self.name)
+        reader = self.kiosk.idcard
+        if reader is not None:
+            try:  # reads arrive on the reader's thread; the handle hops to Kivy's
+                reader.start(lambda card: handle.id_card_read(card.id_number, card.name))
+            except Exception:
+                log.exception("%s: the ID card reader did not start; keypad entry only", self.name)
 
     def print_problem(self, outcome: PrintOutcome) -> None:
         self.watch.failed(outcome)
@@ -256,6 +272,15 @@ class DeviceSide:
         if not isinstance(scanner, SimScanner) or self.handle is None:
             return {"ok": False, "reason": "no simulated scanner, or the UI is not up yet"}
         scanner.scan(code)
+        return {"ok": True}
+
+    async def _op_idcard(self, request: dict[str, Any]) -> dict[str, Any]:
+        from edge.ports.idcard import SimIdCardReader
+
+        reader = self.kiosk.idcard
+        if not isinstance(reader, SimIdCardReader) or self.handle is None:
+            return {"ok": False, "reason": "no simulated ID card reader, or the UI is not up yet"}
+        reader.place(str(request.get("id_number") or ""), str(request.get("name") or ""))
         return {"ok": True}
 
     async def _op_screenshot(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -333,6 +333,7 @@ def _kiosk_service(s: Service, area: ServiceArea | None) -> KioskService:
         closes_at=_hhmm(s.closes_at),
         area=area.code if area is not None else None,
         area_name=area.name if area is not None else None,
+        avg_handling_s=s.avg_handling_s,
     )
 
 

@@ -22,6 +22,12 @@ which implements `edge.kinds.kiosk_api.TicketSource`::
   then handed to the outbox as a ``ticket_offline`` event; the hub adds it to
   its queue at its original issue time. The QR URL printed offline works as
   soon as the hub has the ticket (the token is made here).
+- **Offline closing time**: offline, the kiosk stops issuing a service when
+  the forecast wait passes the service's closing time, as the hub does
+  (`offline_forecast_s`, docs/kiosk.md): the last ``hall/queue/{service}``
+  estimate plus the tickets this kiosk issued offline since, each worth the
+  service's average handling time over its open windows; with no hall state
+  known, only the opening hours apply.
 - **Health**: the heartbeat's ``ports.printer`` is the printer's state (the
   attached printer's, else the port's).
 - **Local control** (simulations, tests, the benchmark): with ``--sim`` or
@@ -44,6 +50,7 @@ from anxin.settings import KioskSettings
 from broker.contract import (
     Channel,
     DeviceKind,
+    HallQueue,
     KioskBlocks,
     KioskService,
     Message,
@@ -55,12 +62,15 @@ from broker.contract import (
 from edge.kinds.base import DeviceApi, KindSpec
 from edge.kinds.kiosk_api import IssuedTicket, TicketRefused
 from edge.kinds.kiosk_journal import AlreadyHolds, BlocksExhausted, KioskJournal
+from edge.ports.idcard import IdCardReader
 from edge.ports.printer import Printer
 from edge.ports.scanner import Scanner
 
 log = logging.getLogger(__name__)
 
 CLOCK_KEY: Final = "hub_clock_offset_s"
+DEFAULT_HANDLING_S: Final = 600  # the hub's default (Service.avg_handling_s), for old hubs
+CLOSING_REFUSAL: Final = "今日该业务已停止取号：预计等候将超过下班时间"  # as the hub says it
 _CLOCK_PERSIST_S: Final = 1.0
 
 _kiosks: dict[str, Kiosk] = {}
@@ -93,6 +103,8 @@ class Kiosk:
         self.control: asyncio.Task[None] | None = None
         self.control_ops: dict[str, ControlOp] = {}
         """Extra local-control ops by name (the kiosk UI adds its own)."""
+        self._queue_seen: dict[str, dt.datetime] = {}
+        """Service → when (hub clock) its latest ``hall/queue`` figures arrived."""
 
     # --- TicketSource --------------------------------------------------------------
 
@@ -269,11 +281,7 @@ class Kiosk:
             return None
 
     def operating_day(self, at: dt.datetime, catalogue: KioskBlocks) -> tuple[dt.date, dt.time]:
-        try:
-            zone = ZoneInfo(catalogue.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("Asia/Shanghai")
-        local = at.astimezone(zone)
+        local = at.astimezone(_zone(catalogue))
         rollover = dt.time.fromisoformat(catalogue.day_rollover)
         day = local.date() - dt.timedelta(days=1) if local.time() < rollover else local.date()
         return day, local.time()
@@ -306,6 +314,7 @@ class Kiosk:
             )
         if priority == "green" and not priority_reason:
             raise TicketRefused("绿色通道取号需要选择优先原因")
+        self._check_closing(svc, day, now, catalogue)
         try:
             ticket = self.journal.issue(
                 service=svc.code,
@@ -356,6 +365,49 @@ class Kiosk:
             offline=True,
             priority=ticket.priority,
         )
+
+    def _on_queue(self, msg: Message) -> None:
+        if isinstance(msg.payload, HallQueue):
+            self._queue_seen[msg.payload.service] = self.now()
+
+    def offline_forecast_s(self, svc: KioskService, day: dt.date) -> float | None:
+        """Seconds a ticket of `svc` taken offline now would wait, or None when the
+        kiosk has no hall state for it. The hub's last estimate (its waiting count
+        at the average handling time when no window served the service), plus
+        every ticket this kiosk issued offline since those figures arrived, each
+        adding the average handling time over the open windows (at least one).
+        Time passing is not subtracted: offline, nobody tells the kiosk who was
+        served, so it rather stops early than issue tickets past closing time."""
+        queue = self._device.board.get(self._device.topics.hall_queue(svc.code))
+        if not isinstance(queue, HallQueue):
+            return None
+        handling = float(svc.avg_handling_s or DEFAULT_HANDLING_S)
+        if queue.estimated_wait_min is not None:
+            base = queue.estimated_wait_min * 60.0
+        else:
+            base = queue.waiting * handling
+        since = 0
+        if (seen := self._queue_seen.get(svc.code)) is not None:
+            since = sum(
+                1
+                for t in self.journal.tickets(day.isoformat())
+                if t.service == svc.code and t.issued_at >= seen
+            )
+        return base + since * handling / max(1, queue.open_windows)
+
+    def _check_closing(
+        self, svc: KioskService, day: dt.date, now: dt.datetime, catalogue: KioskBlocks
+    ) -> None:
+        forecast = self.offline_forecast_s(svc, day)
+        if forecast is None:
+            return  # no hall state: the opening hours alone decide
+        closes = dt.datetime.combine(day, dt.time.fromisoformat(svc.closes_at), _zone(catalogue))
+        if now + dt.timedelta(seconds=forecast) > closes:
+            log.info(
+                "%s: offline %s refused: forecast %.0f s passes %s",
+                self.device_id, svc.code, forecast, svc.closes_at,
+            )  # fmt: skip
+            raise TicketRefused(CLOSING_REFUSAL)
 
     def _recover(self) -> None:
         """Journalled tickets a crash kept from the outbox go there now."""
@@ -415,6 +467,11 @@ class Kiosk:
         """The code scanner port (appointment QR codes), if the kiosk has one."""
         return self._device.ports.scanner
 
+    @property
+    def idcard(self) -> IdCardReader | None:
+        """The 居民身份证 reader port (per-person limits), if the kiosk has one."""
+        return self._device.ports.idcard
+
     def today(self) -> str:
         """The operating day by the hub's clock ('' before the first catalogue)."""
         catalogue = self._catalogue()
@@ -434,6 +491,7 @@ def setup(device: DeviceApi) -> None:
     _kiosks[device.device_id] = kiosk
     device.on_channel(Channel.TICKET_REPLY, kiosk._on_reply)
     device.on_channel(Channel.BLOCKS, kiosk._on_blocks)
+    device.on_channel(Channel.HALL_QUEUE, kiosk._on_queue)
     kiosk._recover()
     if settings is not None and settings.kiosk.control_socket:
         from edge.kinds.kiosk_control import serve_control
@@ -441,9 +499,16 @@ def setup(device: DeviceApi) -> None:
         kiosk.control = serve_control(kiosk, device.data_dir, settings.hall_name)
 
 
+def _zone(catalogue: KioskBlocks) -> ZoneInfo:
+    try:
+        return ZoneInfo(catalogue.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
 SPEC = KindSpec(
     DeviceKind.KIOSK,
-    ("screen", "printer", "scanner"),
+    ("screen", "printer", "scanner", "idcard"),
     setup,
-    "ticket kiosk: screen, printer and appointment scanner",
+    "ticket kiosk: screen, printer, appointment scanner and ID card reader",
 )

@@ -14,12 +14,14 @@ from anxin.settings import (
     GpioLedPort,
     OpenCvCameraPort,
     PortsSettings,
+    SamIdCardPort,
     SerialScannerPort,
 )
 from display.ledboard.settings import LedBoardSettings
 from display.voice.settings import VoiceSettings
 from edge.ports.buttons import Buttons, GpioButtons, SimButtons
 from edge.ports.camera import Camera, OpenCvCamera, SimCamera
+from edge.ports.idcard import IdCardReader, SamIdCardReader, SimIdCardReader
 from edge.ports.led import GpioLed, Led, SimLed
 from edge.ports.printer import EscposPrinter, Printer, SimPrinter
 from edge.ports.scanner import CameraScanner, Scanner, SerialScanner, SimScanner
@@ -31,7 +33,7 @@ from printer.settings import PrinterSettings
 log = logging.getLogger(__name__)
 
 PortName = Literal[
-    "buttons", "led", "printer", "serial_board", "camera", "screen", "speaker", "scanner"
+    "buttons", "led", "printer", "serial_board", "camera", "screen", "speaker", "scanner", "idcard"
 ]
 
 
@@ -47,6 +49,7 @@ class Ports:
     screen: Screen | None = None
     speaker: Speaker | None = None
     scanner: Scanner | None = None
+    idcard: IdCardReader | None = None
 
     def _present(self) -> list[tuple[str, Any]]:
         pairs = [(f.name, getattr(self, f.name)) for f in fields(self)]
@@ -132,6 +135,13 @@ def build_ports(
             )
         elif name == "scanner":
             ports.scanner = _scanner(config, sim=sim)
+        elif name == "idcard":
+            card = config.idcard
+            ports.idcard = (
+                SamIdCardReader(card.url, baudrate=card.baudrate, poll_s=card.poll_s)
+                if isinstance(card, SamIdCardPort) and not sim
+                else SimIdCardReader()
+            )
     return ports
 
 

@@ -30,7 +30,6 @@ from kiosk_ui.screens.widgets import (
     Text,
     column,
     grid,
-    paint,
     qr_image,
     scroller,
 )
@@ -53,6 +52,7 @@ from kiosk_ui.viewmodels.views import (
     TicketView,
     View,
 )
+from uikit.paint import paint
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
 from kiosk_ui.viewmodels.views import Action, Style
-
-# RGBA, hex_color and paint moved to `uikit.paint`; still importable from here
-# for one release (signlang_terminal imports them so). Import them from uikit.
-from uikit.paint import RGBA, hex_color, paint  # noqa: F401
+from uikit.paint import RGBA, hex_color
 
 BACKGROUND = hex_color("#EEF2F7")
 HEADER = hex_color("#12407A")

@@ -1,12 +1,17 @@
 """Resident identity card numbers (居民身份证号码, GB 11643): checking, masking, age.
 
-The number is never shown in full: screens show `mask_id` (6101**********123X).
+The number is never shown in full: screens show `mask_id` (6101**********123X),
+and a name read from the card `mask_name` (张*三, the hub's own rule).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Final
+
+from central.queueing.privacy import mask_name
+
+__all__ = ["LENGTH", "age_on", "birth_date", "check_digit", "mask_id", "mask_name", "normalize_id"]
 
 _WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK: Final = "10X98765432"

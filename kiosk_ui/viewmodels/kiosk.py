@@ -41,7 +41,7 @@ from central.guidance import flow
 from central.matters.schema import Library, Matter
 from edge.kinds.kiosk_api import IssuedTicket, TicketRefused, TicketSource, appointment_code
 from kiosk_ui.viewmodels.idcard import LENGTH as ID_LENGTH
-from kiosk_ui.viewmodels.idcard import age_on, mask_id, normalize_id
+from kiosk_ui.viewmodels.idcard import age_on, mask_id, mask_name, normalize_id
 from kiosk_ui.viewmodels.offer import STATUS_TEXT, HallOffer, ServiceStatus
 from kiosk_ui.viewmodels.views import (
     Action,
@@ -177,6 +177,8 @@ class _State:
     keypad_error: str = ""
     keypad_return: Screen = Screen.HOME
     citizen_id: str | None = None
+    citizen_name: str = ""  # from a card reader; shown masked only
+    card_error: str = ""
     pending: TicketRequest | None = None
     ticket: IssuedTicket | None = None
     printing: bool = False
@@ -329,16 +331,20 @@ class KioskViewModel:
             self._reset()
         self._changed()
 
-    def id_card_read(self, number: str) -> None:
-        """A card reader read a 身份证 (the reader's own event, not a touch)."""
+    def id_card_read(self, number: str, name: str = "") -> None:
+        """A card reader read a 身份证 (the reader's own event, not a touch).
+        The name is only shown masked (张*三), and forgotten with the number
+        after the next ticket or when the kiosk returns home."""
         if self.busy:
             return
         self.touch()
+        self.s.citizen_name = name.strip()[:32] if normalize_id(number) else ""
         if self.s.screen in (Screen.ID_ENTRY, Screen.GREEN_CONFIRM):
             self.s.keypad = number.strip().upper()[:ID_LENGTH]
             self._keypad_confirm_id()
         else:
             self.s.citizen_id = normalize_id(number)
+            self.s.card_error = "" if self.s.citizen_id else "未能识别身份证，请重新放置"
         self._changed()
 
     def code_scanned(self, text: str) -> None:
@@ -659,6 +665,7 @@ class KioskViewModel:
         self.s.printing = True
         self.s.eticket = False
         self.s.citizen_id = None  # used for this ticket only
+        self.s.citizen_name = ""
         self._go(Screen.TICKET)
         self.touch()
         self._changed()
@@ -841,8 +848,16 @@ class KioskViewModel:
             guide=self._act("guide", "查看办事指南", self._open_guide, style=Style.SECONDARY),
         )
 
+    def card_text(self) -> str:
+        """已读取身份证：张*三 6101**********0036 (masked), or why a card was refused."""
+        if self.s.citizen_id is None:
+            return self.s.card_error
+        who = " ".join(p for p in (mask_name(self.s.citizen_name), mask_id(self.s.citizen_id)) if p)
+        return f"已读取身份证：{who}"
+
     def _view_home(self, header: Header) -> View:
         notice = "" if self.source.online else "网络中断：离线取号，号码有效"
+        notice = "；".join(p for p in (self.card_text(), notice) if p)
         green = self._act(
             "green", "绿色通道", self._green, sub="老人 残疾人 孕妇 军人", style=Style.GREEN
         )

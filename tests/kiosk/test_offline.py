@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from anxin.ports import wait_for_port
 from broker import local
 from central.queueing import service
-from central.queueing.models import Channel, KioskBlock, Ticket, TicketEvent, TicketState
+from central.queueing.models import (
+    Channel,
+    KioskBlock,
+    Service,
+    Ticket,
+    TicketEvent,
+    TicketState,
+)
 from edge.kinds.kiosk_control import call_control
 from tests.conftest import RunningBroker, start_mosquitto
 from tests.kiosk.support import (
@@ -68,6 +75,11 @@ async def test_offline_tickets_survive_a_kill_and_join_their_queues_once(
             database_url=database_url, tmp_path=tmp_path, broker=broker, kiosk=settings
         ) as hub:
             build_hall(hub)
+            # Quick services: the offline closing-time rule (test_offline_closing.py)
+            # would rightly stop 50 tickets of 10 minutes each at one window.
+            with hub.state.sessions() as s:
+                s.execute(update(Service).values(avg_handling_s=120))
+                s.commit()
             procs.append(await spawn_kiosk(env, "kiosk-01"))
 
             async def supplied() -> bool:

@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from kiosk_ui.__main__ import DEMO_FREQUENT, demo_parts  # noqa: E402
-from kiosk_ui.app import SIZES, build_app, configure_kivy  # noqa: E402
+from kiosk_ui.app import build_app  # noqa: E402
 from kiosk_ui.fakes import FakeClock  # noqa: E402
 from kiosk_ui.viewmodels.kiosk import KioskSettings  # noqa: E402
+from uikit.kivy_setup import SIZES, configure_kivy  # noqa: E402
 
 OPEN_TIME = dt.datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Thursday
 NIGHT = dt.datetime(2026, 11, 26, 19, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
