@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections import deque
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import sdnotify
 from pydantic import BaseModel
 
 from anxin.settings import Settings
@@ -95,6 +97,8 @@ class DeviceAgent:
         self.data_dir = data_dir
         self._ports = ports
         self.heartbeat_s = heartbeat_s
+        # sd_notify(3) when systemd runs the agent (Type=notify, WatchdogSec).
+        self._systemd = sdnotify.SystemdNotifier() if os.environ.get("NOTIFY_SOCKET") else None
         self.boot_id = new_id()
         self.version = version or software_version()
         self._probe = probe or SystemProbe()
@@ -202,6 +206,8 @@ class DeviceAgent:
         self._spawn(self.courier.run())
         self._spawn(self._heartbeat_loop())
         await self.session.start()
+        # Ready without waiting for the broker: a kiosk must work offline too.
+        self._notify_systemd("READY=1")
 
     async def stop(self) -> None:
         """Publish an explicit offline (a clean disconnect sends no will) and close."""
@@ -293,9 +299,16 @@ class DeviceAgent:
     def publish_health(self) -> bool:
         return self.session.publish(self.topics.health(self._id), encode(self.health()), qos=0)
 
+    def _notify_systemd(self, state: str) -> None:
+        if self._systemd is not None:
+            self._systemd.notify(state)
+
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_s)
+            # The loop is turning: tell systemd's watchdog (WatchdogSec restarts a
+            # hung agent), whether or not the broker can be reached.
+            self._notify_systemd("WATCHDOG=1")
             try:
                 self.publish_health()
             except Exception:

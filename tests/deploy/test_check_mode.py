@@ -53,6 +53,7 @@ def test_hub_and_device_roles_run_in_check_mode(tmp_path: Path) -> None:
     assert re.search(r"device caller --id caller-01\n", out)
     assert "TTYPath=/dev/tty1" in out
     assert "Restart=always" in out
+    assert "WatchdogSec=30" in out  # a hung agent (no WATCHDOG=1 ping) is restarted
     assert 'ATTR{idVendor}=="0416"' in out
     # Nothing was written to the target paths.
     assert not root.exists()
