@@ -238,6 +238,9 @@ class GpioButtonsPort(Section):
     kind: Literal["gpio"] = "gpio"
     pins: dict[str, int] = Field(default_factory=dict, description="button name -> BCM pin")
     bounce_s: float = Field(0.05, ge=0, description="debounce time")
+    repeat_guard_s: float = Field(
+        0.6, ge=0, description="a second press of the same button sooner than this is ignored"
+    )
 
 
 class GpioLedPort(Section):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -50,10 +52,20 @@ class GpioButtons:
     gpiozero calls back on its own threads; presses are handed to the event
     loop with ``call_soon_threadsafe`` so callbacks never run concurrently
     with the agent.
+
+    One press is one event: a long press fires once (on the press edge,
+    gpiozero's ``when_pressed``), contact bounce is filtered by ``bounce_s``,
+    and a second press of the same button within ``repeat_guard_s`` (a
+    nervous double press on "next" that would skip a citizen) is ignored.
     """
 
     def __init__(
-        self, pins: Mapping[str, int], *, bounce_s: float, pin_factory: Any = None
+        self,
+        pins: Mapping[str, int],
+        *,
+        bounce_s: float,
+        repeat_guard_s: float = 0.6,
+        pin_factory: Any = None,
     ) -> None:
         try:
             from gpiozero import Button  # type: ignore[import-untyped]
@@ -62,6 +74,8 @@ class GpioButtons:
         self._callbacks: list[ButtonCallback] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._buttons: dict[str, Any] = {}
+        self._guard_s = repeat_guard_s
+        self._last: dict[str, float] = {}  # button -> monotonic time of its last press
         for name, pin in pins.items():
             button = Button(
                 pin, pull_up=True, bounce_time=bounce_s or None, pin_factory=pin_factory
@@ -71,6 +85,10 @@ class GpioButtons:
 
     def _make_handler(self, name: str) -> Callable[[], None]:
         def pressed() -> None:  # on a gpiozero thread
+            now = time.monotonic()
+            if now - self._last.get(name, -math.inf) < self._guard_s:
+                return
+            self._last[name] = now
             loop = self._loop
             if loop is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(self._fire, name)

@@ -94,7 +94,12 @@ def build_ports(
         if name == "buttons":
             b = config.buttons
             ports.buttons = (
-                GpioButtons(b.pins, bounce_s=b.bounce_s, pin_factory=pin_factory)
+                GpioButtons(
+                    b.pins,
+                    bounce_s=b.bounce_s,
+                    repeat_guard_s=b.repeat_guard_s,
+                    pin_factory=pin_factory,
+                )
                 if isinstance(b, GpioButtonsPort) and not sim
                 else SimButtons()
             )

@@ -42,6 +42,28 @@ async def test_a_pressed_button_calls_back_on_the_event_loop(pins: MockFactory) 
     buttons.close()
 
 
+async def test_a_double_press_and_a_long_press_each_fire_once(pins: MockFactory) -> None:
+    buttons = GpioButtons({"next": BUTTON_PIN}, bounce_s=0.0, repeat_guard_s=0.3, pin_factory=pins)
+    pressed: list[str] = []
+    buttons.on_press(pressed.append)
+    pin = pins.pin(BUTTON_PIN)
+
+    pin.drive_low()  # a nervous double press: the second is ignored
+    pin.drive_high()
+    pin.drive_low()
+    pin.drive_high()
+    await wait_until(lambda: pressed == ["next"], what="the first press")
+    await asyncio.sleep(0.35)
+    assert pressed == ["next"]
+
+    pin.drive_low()  # held for a while: still one press
+    await asyncio.sleep(0.5)
+    pin.drive_high()
+    await asyncio.sleep(0.05)
+    assert pressed == ["next", "next"]
+    buttons.close()
+
+
 async def test_led_blinks_the_number_of_times_asked(pins: MockFactory) -> None:
     led = GpioLed(LED_PIN, pin_factory=pins)
 
