@@ -224,16 +224,18 @@ def device(
     kind: DeviceKind,
     id: Annotated[str, typer.Option("--id", help="device id, e.g. kiosk-01")],
     sim: Annotated[bool, typer.Option("--sim", help="simulated hardware")] = False,
-    ui: Annotated[bool, typer.Option("--ui", help="kiosk: run the Kivy touch screen too")] = False,
-    fullscreen: Annotated[bool, typer.Option(help="kiosk --ui: full screen")] = False,
+    ui: Annotated[
+        bool, typer.Option("--ui", help="kiosk, display, signlang: run the Kivy screens too")
+    ] = False,
+    fullscreen: Annotated[bool, typer.Option(help="--ui: full screen")] = False,
     landscape: Annotated[bool, typer.Option(help="kiosk --ui: 1920×1080, not 1080×1920")] = False,
     portrait: Annotated[bool, typer.Option(help="display --ui: 1080×1920, not 1920×1080")] = False,
 ) -> None:
     """Run the edge agent of one device (a kiosk with --ui: and its touch screen)."""
     if (fullscreen or landscape or portrait) and not ui:
         raise typer.BadParameter("--fullscreen, --landscape and --portrait go with --ui")
-    if ui and kind not in (DeviceKind.KIOSK, DeviceKind.DISPLAY):
-        raise typer.BadParameter("--ui is for kinds kiosk and display")
+    if ui and kind not in (DeviceKind.KIOSK, DeviceKind.DISPLAY, DeviceKind.SIGNLANG):
+        raise typer.BadParameter("--ui is for kinds kiosk, display and signlang")
     from edge.runner import run_device
 
     base = settings()
@@ -259,6 +261,10 @@ def device(
         board = "portrait" if portrait else "landscape"
         settings_ = base.model_copy(update=update)
         raise typer.Exit(run_board_ui(settings_, fullscreen=fullscreen, orientation=board))
+    if ui and kind is DeviceKind.SIGNLANG:
+        from signlang_terminal.ui.device import run_device_ui as run_signlang_ui
+
+        raise typer.Exit(run_signlang_ui(base.model_copy(update=update), fullscreen=fullscreen))
     if ui:
         from kiosk_ui.device import run_device_ui
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +49,11 @@ LATENCY_P95_TARGET_MS: Final = 150.0
 CONNECT_TARGET_S: Final = 3.0
 DEVICE: Final = "signlang-bench"
 SETTLE_S: Final = 1.0
+# Memory: codec and pool caches fill during the first calls, then RSS levels
+# off; a leak of ours (a peer, a receiver, frames) keeps growing per call.
+WARMUP_CALLS: Final = 10
+RSS_AT: Final = (1, 2, 5, 10, 25, 50)
+LEAK_MIB_PER_CALL_MAX: Final = 0.3  # between the creep seen (≤ 0.2) and one leaked frame (0.46)
 
 
 # --- the terminal (child process) --------------------------------------------------------
@@ -69,7 +76,13 @@ async def _terminal(url: str, size: tuple[int, int], calls: int, talk_s: float) 
     terminal = Terminal(vm, make_peer)
     terminal.connect(url)
     me = psutil.Process()
-    out: dict[str, Any] = {"connect_s": [], "cpu_cores": [], "rss_mib": []}
+    out: dict[str, Any] = {
+        "connect_s": [],
+        "cpu_cores": [],
+        "rss_mib": [],
+        "threads": [],
+        "sent_fps": [],
+    }
     try:
         await _until(lambda: vm.phase is Phase.IDLE, 15)
         for _ in range(calls):
@@ -80,16 +93,42 @@ async def _terminal(url: str, size: tuple[int, int], calls: int, talk_s: float) 
             assert t.first_frame is not None
             out["connect_s"].append(t.first_frame - t.pressed)
             cpu0, wall0 = sum(me.cpu_times()[:2]), time.monotonic()
+            sender = terminal.peer.video.meter if terminal.peer is not None else None
+            sent0 = sender.frames if sender is not None else 0
             await asyncio.sleep(talk_s)
-            out["cpu_cores"].append((sum(me.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0))
+            wall = time.monotonic() - wall0
+            out["cpu_cores"].append((sum(me.cpu_times()[:2]) - cpu0) / wall)
+            out["sent_fps"].append((sender.frames - sent0) / wall if sender is not None else 0.0)
             vm.press_end()
-            await _until(lambda: terminal.peer is None, 10)
+            await _until(lambda: terminal.calls_closed == terminal.calls, 10)
             skipped[0] += ENDED_SHOW_S
             vm.tick()
             out["rss_mib"].append(me.memory_info().rss / 2**20)
+            out["threads"].append(threading.active_count())
+        await asyncio.sleep(0.5)  # the last peer's close has finished
+        out["alive_after_calls"] = _alive()
     finally:
         await terminal.stop()
     return out
+
+
+def _alive() -> dict[str, int]:
+    """Objects of a call still alive with no call running (each should be 0)."""
+    from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+
+    from signlang_terminal.media.peer import TerminalPeer
+    from signlang_terminal.media.receive import AudioMeter, VideoMeter
+    from signlang_terminal.media.tracks import PacedVideoTrack, ToneAudioTrack
+
+    gc.collect()
+    kinds = (RTCPeerConnection, RTCRtpSender, RTCRtpReceiver, TerminalPeer, VideoMeter,
+             AudioMeter, PacedVideoTrack, ToneAudioTrack)  # fmt: skip
+    counts = dict.fromkeys((k.__name__ for k in kinds), 0)
+    for obj in gc.get_objects():
+        for kind in kinds:
+            if isinstance(obj, kind):
+                counts[kind.__name__] += 1
+    return counts
 
 
 async def _until(check: Any, within_s: float) -> None:
@@ -162,26 +201,35 @@ async def _watch(standin: Any, out: list[dict[str, Any]]) -> None:
     last: Any = None
     summary: dict[str, Any] | None = None
     mark: tuple[int, int] | None = None
+    lag_max = 0.0  # how late this loop (the hub's and the stand-in's) woke up
     while True:
+        woke = time.monotonic()
         peer = standin.peer
         if peer is not last:
             if summary is not None:
                 out.append(summary)
-            summary, mark = None, None
+            summary, mark, lag_max = None, None, 0.0
         last = peer
         meter = peer.video_in if peer is not None else None
         if meter is not None and meter.first_at is not None:
             if mark is None and time.monotonic() - meter.first_at >= SETTLE_S:
                 mark = (len(meter.latencies), len(meter.arrivals))
             if mark is not None:
-                arrivals = list(meter.arrivals)[mark[1] :]
-                span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
                 summary = {
                     "size": meter.size,
-                    "fps": (len(arrivals) - 1) / span if span > 0 else 0.0,
+                    "fps": _rate(list(meter.arrivals)[mark[1] :]),
                     "latencies": list(meter.latencies)[mark[0] :],
+                    "loop_lag_max_ms": round(lag_max * 1000),
+                    "fps_from_first": _rate(list(meter.arrivals)),
                 }
         await asyncio.sleep(0.1)
+        if mark is not None:
+            lag_max = max(lag_max, time.monotonic() - woke - 0.1)
+
+
+def _rate(arrivals: list[float]) -> float:
+    span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+    return (len(arrivals) - 1) / span if span > 0 else 0.0
 
 
 def _child(url: str, size: str, calls: int, talk_s: float) -> dict[str, Any]:
@@ -206,6 +254,11 @@ def _figures(results: dict[str, Any], calls: int) -> dict[str, Any]:
         "calls": len(term["connect_s"]),
         "received_fps_min": round(min(r["fps"] for r in received), 2) if received else None,
         "received_fps_per_call": [round(r["fps"], 1) for r in received],
+        "received_fps_from_first_frame_min": (
+            round(min(r["fps_from_first"] for r in received), 2) if received else None
+        ),
+        "sent_fps_per_call": [round(v, 1) for v in term["sent_fps"]],
+        "hub_loop_lag_max_ms_per_call": [r["loop_lag_max_ms"] for r in received],
         "received_fps_median": (
             round(statistics.median(r["fps"] for r in received), 2) if received else None
         ),
@@ -218,12 +271,34 @@ def _figures(results: dict[str, Any], calls: int) -> dict[str, Any]:
         "rss_mib_after_first_call": round(rss[0], 1),
         "rss_mib_after_last_call": round(rss[-1], 1),
         "rss_mib_growth_after_first": round(rss[-1] - rss[0], 1),
+        "rss_mib_at_call": {n: round(rss[n - 1], 1) for n in RSS_AT if n <= len(rss)},
+        "rss_mib_per_call": [round(v, 1) for v in rss],
+        "rss_mib_per_call_after_warmup": _slope(rss[min(WARMUP_CALLS, len(rss) // 2) - 1 :]),
+        "threads_after_first_call": term["threads"][0],
+        "threads_after_last_call": term["threads"][-1],
+        "call_objects_alive_after_calls": sum(term["alive_after_calls"].values()),
         "cores": os.cpu_count(),
     }
+    if metrics["call_objects_alive_after_calls"]:
+        metrics["alive_after_calls"] = term["alive_after_calls"]
     if "480x360" in results:
         mid = results["480x360"]["terminal"]
         metrics["terminal_cpu_cores_480x360"] = round(statistics.median(mid["cpu_cores"]), 3)
     return metrics
+
+
+def _slope(values: list[float]) -> float | None:
+    """MiB per call (Theil–Sen: the median of the slopes between every two
+    calls, so one call that caught the heap high does not decide). A leak
+    grows linearly; a cache levels off."""
+    if len(values) < 3:
+        return None
+    slopes = [
+        (values[j] - values[i]) / (j - i)
+        for i in range(len(values))
+        for j in range(i + 1, len(values))
+    ]
+    return round(statistics.median(slopes), 3)
 
 
 def run(settings: Any, *, quick: bool) -> dict[str, Any]:
@@ -238,13 +313,18 @@ def run(settings: Any, *, quick: bool) -> dict[str, Any]:
         "received_fps_min": f">= {FPS_MEASURED_MIN} (25 fps sent)",
         "latency_p95_ms": f"<= {LATENCY_P95_TARGET_MS}",
         "connect_s_max": f"<= {CONNECT_TARGET_S}",
+        "call_objects_alive_after_calls": "== 0",
+        "rss_mib_per_call_after_warmup": f"<= {LEAK_MIB_PER_CALL_MAX} (full run: 50 calls)",
     }
+    slope = metrics["rss_mib_per_call_after_warmup"]
     passed = (
         metrics["received_fps_min"] is not None
         and metrics["received_fps_min"] >= FPS_MEASURED_MIN
         and metrics["latency_p95_ms"] is not None
         and metrics["latency_p95_ms"] <= LATENCY_P95_TARGET_MS
         and metrics["connect_s_max"] <= CONNECT_TARGET_S
+        and metrics["call_objects_alive_after_calls"] == 0
+        and (quick or (slope is not None and slope <= LEAK_MIB_PER_CALL_MAX))
     )
     return {"bench": "signlang-video", "metrics": metrics, "targets": targets, "pass": passed}
 

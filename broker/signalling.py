@@ -29,6 +29,13 @@ A call:
 5. either side → ``Hangup``; hub → the other side ``Hangup`` and both
    ``Ended``; the interpreter then sends ``Outcome``.
 
+Real-time text on the ``text`` data channel (`TEXT_CHANNEL`, opened by the
+terminal; either side sends): plain UTF-8 text, one message per line sent —
+what a person typed and sent, as a string message, with no JSON envelope and
+no trailing newline. A receiver shows each message as it arrives; one that
+holds several lines anyway is shown as several lines, and a binary message is
+read as UTF-8.
+
 An interpreter also sends ``Status`` (available / busy / break) at any time.
 Any message that does not validate is answered with ``Error`` and ignored;
 the socket stays open.

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from broker.signalling import (
     Sdp,
     ToSide,
 )
-from signlang_terminal.media.peer import TerminalPeer
+from signlang_terminal.media.peer import TerminalPeer, return_freed_memory
 from signlang_terminal.signalling import SignallingClient
 from signlang_terminal.viewmodel import Phase, TerminalViewModel
 
@@ -59,8 +60,12 @@ class Terminal:
         self.client: SignallingClient | None = None
         self.peer: TerminalPeer | None = None
         self.request_id: str | None = None
+        # Requests already over: the hub's late word about one of them (its
+        # `Ended` after the citizen hung up and pressed again) is not news.
+        self.past_requests: deque[str] = deque(maxlen=16)
         self.times = CallTimes()
         self.calls = 0
+        self.calls_closed = 0  # calls whose media is closed and memory returned
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tick: asyncio.Task[None] | None = None
         vm.request_call = lambda consent: self._spawn(self._request(consent))
@@ -109,14 +114,14 @@ class Terminal:
         if not up and self.peer is not None:
             self._spawn(self._end_media())
         if not up:
-            self.request_id = None
+            self._forget_request()
         self.vm.online(up)
 
     # --- the citizen's side --------------------------------------------------------------
 
     async def _request(self, consent: bool) -> None:
         self.times = CallTimes(pressed=time.monotonic())
-        self.request_id = None
+        self._forget_request()
         if self.client is None or not await self.client.send(Request(consent_recording=consent)):
             self.vm.ended("暂时无法呼叫，请稍后再试")
 
@@ -141,6 +146,10 @@ class Terminal:
             if self.peer is not None and message.request_id == self.request_id:
                 await self.peer.accept_answer(message.sdp)
         elif isinstance(message, Hangup | Ended):
+            if message.request_id in self.past_requests:
+                return
+            # Before `Queued` names the new request, an end with another id is
+            # about it (the hub refused or dropped it at once).
             waiting = self.request_id is None and self.vm.phase is Phase.REQUESTING
             if message.request_id == self.request_id or waiting:
                 await self._end_media()
@@ -151,9 +160,17 @@ class Terminal:
                 self.vm.ended(message.reason)
 
     async def _connected(self, message: Connected) -> None:
-        if self.vm.phase not in (Phase.REQUESTING, Phase.QUEUED) or self.client is None:
+        # `Connected` again for the call in progress: the interpreter's console
+        # reloaded and the hub kept the call; its old peer is gone, so offer anew.
+        again = message.request_id == self.request_id and self.vm.phase in (
+            Phase.CONNECTING,
+            Phase.IN_CALL,
+        )
+        if self.client is None or not (again or self.vm.phase in (Phase.REQUESTING, Phase.QUEUED)):
             return
         self.request_id = message.request_id
+        if again:
+            self.times.first_frame = None  # the screen shows the call once pictures flow again
         self.times.connected = time.monotonic()
         self.vm.connecting(message.interpreter)
         await self._end_media()  # never two calls' media at once
@@ -177,11 +194,19 @@ class Terminal:
             self._spawn(self._hang_up("media failed"))
             self.vm.ended("视频连接失败，请重新呼叫")
 
+    def _forget_request(self) -> None:
+        if self.request_id is not None:
+            self.past_requests.append(self.request_id)
+        self.request_id = None
+
     async def _end_media(self) -> None:
         peer, self.peer = self.peer, None
         if peer is not None:
             self.times.ended = time.monotonic()
             await peer.close()
+            del peer
+            await asyncio.to_thread(return_freed_memory)
+            self.calls_closed += 1
 
 
 def _ended_text(message: Hangup | Ended) -> str:

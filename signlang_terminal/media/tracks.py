@@ -39,12 +39,15 @@ class SendMeter:
         self._busy: deque[float] = deque(maxlen=50)
         self._returned_at: float | None = None
         self.frames = 0
+        self.first_at: float | None = None  # the sender's first pull (media flowing)
 
     def pull_started(self, now: float) -> None:
         if self._returned_at is not None:
             self._busy.append(now - self._returned_at)
 
     def pull_returned(self, now: float) -> None:
+        if self.first_at is None:
+            self.first_at = now
         self._returned_at = now
         self.frames += 1
         self._pulls.append(now)

@@ -58,8 +58,10 @@ def build_terminal_app(
     local: Callable[[], Any],
     *,
     title: str = "远程手语翻译",
+    on_ready: Callable[[Any], None] | None = None,
 ) -> Any:
-    """The Kivy `App` (configure Kivy first)."""
+    """The Kivy `App` (configure Kivy first); `on_ready(app)` once its screens
+    are built, on Kivy's thread and asyncio loop."""
     from kivy.app import App
     from kivy.clock import Clock
     from kivy.uix.boxlayout import BoxLayout
@@ -79,6 +81,8 @@ def build_terminal_app(
             vm.on_change(lambda: Clock.schedule_once(self.redraw, 0))
             Clock.schedule_once(self.redraw, 0)
             Clock.schedule_interval(lambda _dt: self.citizen.tick(), FRAME_S)
+            if on_ready is not None:
+                on_ready(self)
             return root
 
         def redraw(self, _dt: float = 0) -> None:
@@ -99,10 +103,11 @@ def run_terminal(
     fullscreen: bool = False,
     title: str = "远程手语翻译",
     stop_when: Callable[[], bool] = lambda: False,
+    on_ready: Callable[[Any], None] | None = None,
 ) -> None:
     """Run the screens until the window closes or `stop_when()` says so (main thread)."""
     configure_kivy(size=size, fullscreen=fullscreen)
-    app = build_terminal_app(vm, buttons, remote, local, title=title)
+    app = build_terminal_app(vm, buttons, remote, local, title=title, on_ready=on_ready)
 
     from kivy.clock import Clock
 

@@ -21,7 +21,7 @@ from signlang_terminal.media.peer import TerminalPeer
 from signlang_terminal.signalling import terminal_url
 from signlang_terminal.standin import InterpreterStandIn, console_cookie
 from signlang_terminal.terminal import Terminal
-from signlang_terminal.viewmodel import Phase, TerminalViewModel
+from signlang_terminal.viewmodel import ENDED_SHOW_S, Phase, TerminalViewModel
 from tests.central.conftest import PASSWORD
 from tests.interpreting.conftest import ServedHub, served_hub
 from tests.signlang.conftest import terminal_peer
@@ -40,9 +40,11 @@ async def until(check: Callable[[], Any], within_s: float, what: str) -> None:
 
 
 @asynccontextmanager
-async def hall(tmp_path: Path) -> AsyncIterator[tuple[ServedHub, Terminal]]:
+async def hall(
+    tmp_path: Path, clock: Callable[[], float] = time.monotonic
+) -> AsyncIterator[tuple[ServedHub, Terminal]]:
     async with served_hub(f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path) as hub:
-        vm = TerminalViewModel()
+        vm = TerminalViewModel(clock=clock)
         terminal = Terminal(vm, lambda on_picture: terminal_peer(on_picture=on_picture))
         secret = hub.settings.hub.secret_key.get_secret_value()
         terminal.connect(terminal_url(hub.url, DEVICE, terminal_token(secret, DEVICE)))
@@ -109,6 +111,36 @@ async def test_citizen_presses_and_signs_with_the_interpreter(
         assert vm.citizen().headline == "您已结束通话"
 
 
+async def test_the_call_comes_back_when_the_interpreter_console_reloads(
+    tmp_path: Path, inside: NamespaceLoop
+) -> None:
+    async with hall(tmp_path) as (hub, terminal), interpreter(hub, inside) as lina:
+        vm = terminal.vm
+        await asyncio.sleep(0.2)
+        vm.press_call()
+        await until(lambda: vm.phase is Phase.IN_CALL, 10, "the call on screen")
+        first = terminal.peer
+        # A page reload: the browser's peer connection and socket are simply gone.
+        await lina.close_peer()
+        await lina._ws.close()
+        cookie = await console_cookie(hub.url, "lina", PASSWORD)
+        again = InterpreterStandIn(hub.url, cookie, peer_runner=inside.run)
+        await again.start()
+        try:
+            await until(lambda: again.peer is not None, 10, "a new offer to the reloaded console")
+            await until(lambda: terminal.times.first_frame is not None, 10, "pictures again")
+            assert vm.phase is Phase.IN_CALL
+            assert terminal.peer is not first
+            deadline = time.monotonic() + 5  # the text channel opens just after the video
+            while not await again.send_text("我回来了"):
+                assert time.monotonic() < deadline, "the text channel never opened"
+                await asyncio.sleep(0.1)
+            await until(lambda: vm.clerk().lines, 5, "text after the reload")
+            assert vm.clerk().lines[-1].text == "我回来了"
+        finally:
+            await again.stop()
+
+
 async def _summary(peer: Any) -> dict[str, Any]:
     return dict(peer.video_in.summary())
 
@@ -140,3 +172,27 @@ async def test_interpreter_hanging_up_ends_the_call_on_the_terminal(
         await until(lambda: vm.phase is Phase.ENDED, 5, "the end on screen")
         assert vm.citizen().headline == "翻译员已结束通话"
         await until(lambda: call_peer.pc.connectionState == "closed", 5, "media closed")
+
+
+async def test_citizen_who_calls_again_at_once_gets_the_second_call(
+    tmp_path: Path, inside: NamespaceLoop
+) -> None:
+    # The hub's `Ended` for the first call arrives after the second press:
+    # it must not end the new request (the screen would sit on 通话已结束 while
+    # the hub connects an interpreter to nobody).
+    skipped = [0.0]
+    clock = lambda: time.monotonic() + skipped[0]  # noqa: E731
+    async with hall(tmp_path, clock) as (hub, terminal), interpreter(hub, inside) as lina:
+        vm = terminal.vm
+        await asyncio.sleep(0.2)
+        vm.press_call()
+        await until(lambda: vm.phase is Phase.IN_CALL, 10, "the first call")
+        first = terminal.request_id
+        vm.press_end()
+        skipped[0] += ENDED_SHOW_S  # the 您已结束通话 page has timed out
+        vm.tick()
+        assert vm.phase is Phase.IDLE
+        vm.press_call()  # before the hub has answered the hang-up
+        await until(lambda: vm.phase is Phase.IN_CALL, 10, "the second call on screen")
+        assert terminal.request_id != first
+        assert lina.calls == 2

@@ -6,15 +6,19 @@ call leaves behind."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Callable
 
 import pytest
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 
 from signlang_terminal.media.adapt import MIN_FPS, AdaptationPolicy
 from signlang_terminal.media.peer import AnswerPeer, TerminalPeer
-from tests.signlang.conftest import direct_call, terminal_peer
+from signlang_terminal.media.receive import AudioMeter, VideoMeter
+from signlang_terminal.media.tracks import PacedVideoTrack
+from tests.signlang.conftest import direct_call, interpreter_peer, terminal_peer
 from tests.signlang.netns import NamespaceLoop
 
 pytestmark = pytest.mark.timeout(90)
@@ -66,9 +70,23 @@ async def test_text_goes_both_ways(inside: NamespaceLoop) -> None:
         assert interpreter.texts == ["请问办理居住证需要什么材料？"]
         assert terminal.texts == ["请带身份证和租房合同"]
 
+        # Plain text, one message per line: what looks like JSON is still text,
+        # and a console that sends two lines in one message shows two lines.
+        assert terminal.send_text('{"text": "括号"}')
+        await until(lambda: len(interpreter.texts) == 2, 5, "the second citizen text")
+        assert interpreter.texts[-1] == '{"text": "括号"}'
+        await inside.run(_send_raw(interpreter, "一楼3号窗口\n请带好材料"))
+        await until(lambda: len(terminal.texts) == 3, 5, "both lines")
+        assert terminal.texts[-2:] == ["一楼3号窗口", "请带好材料"]
+
 
 async def _send(peer: AnswerPeer, text: str) -> bool:
     return peer.send_text(text)
+
+
+async def _send_raw(peer: AnswerPeer, message: str) -> None:
+    assert peer.channel is not None
+    peer.channel.send(message)
 
 
 async def test_short_network_lowers_resolution_not_frame_rate(inside: NamespaceLoop) -> None:
@@ -84,6 +102,35 @@ async def test_short_network_lowers_resolution_not_frame_rate(inside: NamespaceL
         assert seen.fps() >= MIN_FPS, seen.summary()
         assert policy.starved  # it says so when even the smallest picture is short
         assert [s.fps >= MIN_FPS for s in terminal.samples[-2:]] == [True, True]
+
+
+async def test_a_slow_connection_start_keeps_the_full_picture(inside: NamespaceLoop) -> None:
+    # The interpreter's side answers ICE 3 s late (its loop is busy): no
+    # frames flow meanwhile, and that is not a shortage of CPU or network.
+    policy = AdaptationPolicy()
+    terminal = terminal_peer(policy)
+    interpreter = await inside.run(_new_interpreter())
+    try:
+        answer = await inside.run(interpreter.answer(await terminal.offer()))
+        busy = asyncio.ensure_future(inside.run(_block(3.0)))
+        await terminal.accept_answer(answer)
+        await busy
+        await until(lambda: first_frame(interpreter), 15, "video")
+        await asyncio.sleep(2.5)
+        assert policy.level.label == "640×480", terminal.samples
+        assert interpreter.video_in is not None
+        assert interpreter.video_in.size == (640, 480)
+    finally:
+        await terminal.close()
+        await inside.run(interpreter.close())
+
+
+async def _block(seconds: float) -> None:
+    time.sleep(seconds)  # noqa: ASYNC251 - the point: this loop (the interpreter's) is stuck
+
+
+async def _new_interpreter() -> AnswerPeer:
+    return interpreter_peer()  # on the namespace's loop: its sockets live there
 
 
 async def test_ended_calls_leave_no_tracks_sockets_or_threads(inside: NamespaceLoop) -> None:
@@ -105,3 +152,14 @@ async def test_ended_calls_leave_no_tracks_sockets_or_threads(inside: NamespaceL
     await asyncio.sleep(0.5)
     assert open_fds() <= fds + 2
     assert len(os.listdir("/proc/self/task")) <= threads + 2
+    # Nothing of an ended call stays reachable (what would leak per call).
+    del terminal
+    assert await inside.run(_call_objects_alive()) == []
+    assert await _call_objects_alive() == []
+
+
+async def _call_objects_alive() -> list[str]:
+    gc.collect()
+    kinds = (RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, TerminalPeer, AnswerPeer,
+             VideoMeter, AudioMeter, PacedVideoTrack)  # fmt: skip
+    return [type(o).__name__ for o in gc.get_objects() if isinstance(o, kinds)]
