@@ -13,12 +13,13 @@ def hex_color(value: str, alpha: float = 1.0) -> RGBA:
     return (r, g, b, alpha)
 
 
-def paint(widget: Any, color: RGBA, radius: float = 0) -> None:
-    """A solid (rounded) background that follows the widget."""
+def paint(widget: Any, color: RGBA, radius: float = 0) -> Any:
+    """A solid (rounded) background that follows the widget; returns its
+    `kivy.graphics.Color`, so a caller can recolour it later (``.rgba = …``)."""
     from kivy.graphics import Color, Rectangle, RoundedRectangle
 
     with widget.canvas.before:
-        Color(*color)
+        colour = Color(*color)
         shape = (
             RoundedRectangle(pos=widget.pos, size=widget.size, radius=[radius])
             if radius
@@ -30,3 +31,4 @@ def paint(widget: Any, color: RGBA, radius: float = 0) -> None:
         shape.size = widget.size
 
     widget.bind(pos=follow, size=follow)
+    return colour

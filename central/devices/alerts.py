@@ -23,6 +23,13 @@ The rule, per device and port — whichever report came last decides:
   status would otherwise stay red for ever; one still in trouble says so
   in its heartbeat).
 
+An ``announcement`` with ``status: skipped`` (the display's backlog policy
+dropped a call that waited too long: `display.voice.speaker`) says nothing
+about whether the speaker works: it neither raises nor clears 语音播报失败.
+Skips within the last `BACKLOG_WINDOW` show as their own, milder alert,
+语音叫号积压, with how many calls went unheard — unless the voice has failed,
+which is the more urgent news.
+
 Times are the hub's reception times, like the heartbeat column.
 """
 
@@ -32,13 +39,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from broker.contract import DeviceKind
 from central.devices.models import Device, DeviceEvent
 
 MAX_AGE: Final = dt.timedelta(hours=12)
+BACKLOG_WINDOW: Final = dt.timedelta(minutes=15)
 
 PRINTER_EVENT: Final = "printer_problem"
 VOICE_EVENT: Final = "announcement"
@@ -56,6 +64,8 @@ PRINTER_DETAILS: Final[dict[str, str]] = {
 }
 PRINTER_FINE: Final = frozenset({"ok", "paper_near_end"})
 VOICE_LABEL: Final = "语音播报失败"
+BACKLOG_LABEL: Final = "语音叫号积压"
+SKIPPED: Final = "skipped"
 
 
 @dataclass(frozen=True)
@@ -75,18 +85,41 @@ def _port(device: Device, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def _newest(session: Session, device_id: str, name: str, since: dt.datetime) -> DeviceEvent | None:
-    query = (
-        select(DeviceEvent)
-        .where(
-            DeviceEvent.device_id == device_id,
-            DeviceEvent.name == name,
-            DeviceEvent.received_at >= since,
-        )
-        .order_by(DeviceEvent.id.desc())
-        .limit(1)
+def _newest(
+    session: Session, device_id: str, name: str, since: dt.datetime, *, skipped: bool = True
+) -> DeviceEvent | None:
+    query = select(DeviceEvent).where(
+        DeviceEvent.device_id == device_id,
+        DeviceEvent.name == name,
+        DeviceEvent.received_at >= since,
     )
-    return session.scalar(query)
+    if not skipped:
+        status = DeviceEvent.data["status"].as_string()
+        query = query.where(or_(status.is_(None), status != SKIPPED))
+    return session.scalar(query.order_by(DeviceEvent.id.desc()).limit(1))
+
+
+def backlog_alert(session: Session, device: Device, *, now: dt.datetime) -> Alert | None:
+    """Calls the display's speaker skipped lately because they waited too long."""
+    status = DeviceEvent.data["status"].as_string()
+    recent = (
+        DeviceEvent.device_id == device.id,
+        DeviceEvent.name == VOICE_EVENT,
+        DeviceEvent.received_at >= now - BACKLOG_WINDOW,
+        status == SKIPPED,
+    )
+    count = session.scalar(select(func.count()).select_from(DeviceEvent).where(*recent)) or 0
+    if not count:
+        return None
+    last = session.scalar(select(DeviceEvent).where(*recent).order_by(DeviceEvent.id.desc()))
+    assert last is not None
+    data: dict[str, Any] = last.data or {}
+    minutes = int(BACKLOG_WINDOW.total_seconds() // 60)
+    reason = (
+        f"近 {minutes} 分钟有 {count} 次叫号排队过久，未播报（最近：{data.get('ticket')} 号 → "
+        f"{data.get('window')} 号窗口）。大厅较大时请为各区域配置区域屏和音箱"
+    )
+    return Alert(device.id, BACKLOG_LABEL, reason, last.received_at, "event")
 
 
 def _decide(
@@ -163,7 +196,8 @@ def device_alerts(session: Session, devices: list[Device], *, now: dt.datetime) 
         if device.kind == DeviceKind.KIOSK:
             alert = printer_alert(device, _newest(session, device.id, PRINTER_EVENT, since))
         elif device.kind == DeviceKind.DISPLAY:
-            alert = voice_alert(device, _newest(session, device.id, VOICE_EVENT, since))
+            newest = _newest(session, device.id, VOICE_EVENT, since, skipped=False)
+            alert = voice_alert(device, newest) or backlog_alert(session, device, now=now)
         if alert is not None:
             out[device.id] = alert
     return out

@@ -108,8 +108,9 @@ def build_board_app(
             self.title = title
             self.screen = BoardScreen(vm, orientation=orientation)
             self.handle = BoardHandle(vm, self.screen, t0)
-            # From the agent's thread: draw on the next frame.
-            vm.on_change(lambda: Clock.schedule_once(self.screen.refresh, 0))
+            # From the agent's thread: draw on the next frame, once however
+            # many messages (window, calls, queue) one call brings.
+            vm.on_change(self.screen.changed)
             Clock.schedule_interval(self.screen.refresh, TICK_S)
             Clock.schedule_once(self._first_frame, 0)
             return self.screen

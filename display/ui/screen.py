@@ -6,15 +6,19 @@ numbers and window names are drawn at 90 px and more on a 1080-high screen;
 the smallest text (service names, waits) stays above 48 px. Light text on a
 dark ground, as LED boards are, so a hall's bright lights do not wash it out.
 
-Rebuilt from the view whenever what it shows changes; a clock that moved
-only updates its label, and the notice ticker keeps scrolling across
-rebuilds.
+Built once per layout (orientation, window size, window display or list
+board, rows that fit, wait rows, any calls at all: `Layout`); every other
+change only sets label texts and colours in place. Building the board means
+about 60 labels of large CJK text, each a new texture, which in software GL
+cost 150–250 ms a change on a loaded Pi-class box; updating in place touches
+only the labels whose text changed. The notice ticker keeps scrolling across
+both.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from kivy.clock import Clock
@@ -38,8 +42,10 @@ NUMBER = hex_color("#FFD54A")  # ticket numbers: amber, as on LED boards
 LIT = hex_color("#F59E0B")  # a new call's row
 LIT_TEXT = hex_color("#10203A")
 BANNER = hex_color("#B91C1C")  # the call being featured
+CLEAR: Final = (0.0, 0.0, 0.0, 0.0)
 TICKER_PX_PER_S: Final = 120.0
 WAIT_ROWS: Final = 6
+DEFAULT_NOTICE: Final = "请留意叫号信息，过号请到窗口重新排队"
 
 
 def label(text: str, size: float, *, color: RGBA = TEXT, halign: str = "center",
@@ -49,6 +55,14 @@ def label(text: str, size: float, *, color: RGBA = TEXT, halign: str = "center",
                    bold=bold, shorten=True, shorten_from="right", **kw)  # fmt: skip
     widget.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
     return widget
+
+
+def _set(widget: Label, text: str, color: RGBA | None = None) -> None:
+    # Kivy re-renders a label's texture on every assignment that changes a
+    # property; an equal value dispatches nothing.
+    widget.text = text
+    if color is not None:
+        widget.color = color
 
 
 class Ticker(StencilView):  # type: ignore[misc]
@@ -89,6 +103,136 @@ class Ticker(StencilView):  # type: ignore[misc]
         self._event.cancel()
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What decides which widgets the board has; anything else is updated in place."""
+
+    size: tuple[int, int]
+    portrait: bool
+    window_display: bool
+    rows: int  # call rows that fit
+    any_calls: bool  # no calls: one line saying so instead of the rows
+    waits: int  # wait rows shown
+
+
+class Header(BoxLayout):  # type: ignore[misc]
+    def __init__(self, u: Any, portrait: bool) -> None:
+        super().__init__(size_hint_y=None, height=u(120), padding=(u(36), u(8)), spacing=u(20))
+        paint(self, BAR)
+        self.title = label("", u(52 if portrait else 64), halign="left", bold=True)
+        self.date = label("", u(40), color=MUTED, halign="right", size_hint_x=None, width=u(300))
+        self.clock = label("", u(76), bold=True, halign="right", size_hint_x=None, width=u(230))
+        for widget in (self.title, self.date, self.clock):
+            self.add_widget(widget)
+
+    def show(self, view: BoardView) -> None:
+        _set(self.title, view.title)
+        _set(self.date, view.date)
+        _set(self.clock, view.clock)
+
+
+class Banner(BoxLayout):  # type: ignore[misc]
+    """The featured call in red, or (nothing featured) the latest call, muted."""
+
+    def __init__(self, u: Any, portrait: bool) -> None:
+        super().__init__(size_hint_y=None, height=u(300 if portrait else 190),
+                         padding=(u(30), u(10)))  # fmt: skip
+        self.portrait = portrait
+        self._ground = paint(self, PANEL)
+        self._idle = label("", u(72), color=MUTED)
+        self._call = Label(text="", markup=True, font_size=u(100 if portrait else 120), bold=True,
+                           color=TEXT, halign="center", valign="middle")  # fmt: skip
+        self._call.bind(size=lambda w, s: setattr(w, "text_size", s))
+        self.add_widget(self._idle)
+
+    def show(self, view: BoardView) -> None:
+        featured = view.featured
+        shown, hidden = (self._idle, self._call) if featured is None else (self._call, self._idle)
+        if shown.parent is None:
+            self.remove_widget(hidden)
+            self.add_widget(shown)
+        if featured is None:
+            self._ground.rgba = PANEL
+            _set(self._idle, view.calls[0].sentence if view.calls else view.empty_text)
+            return
+        self._ground.rgba = BANNER
+        recall = "（重呼）" if featured.recall else ""
+        ticket = f"[color=#FFE066]{featured.ticket}[/color]"
+        gap = "\n" if self.portrait else " "  # portrait: the number, then where to go
+        _set(self._call, f"请 {ticket} 号{gap}到 {featured.window_name} 办理{recall}")
+
+
+class CallLine(BoxLayout):  # type: ignore[misc]
+    """One row of the calls list; blank (no ground, no text) below the last call."""
+
+    def __init__(self, u: Any) -> None:
+        super().__init__(padding=(u(12), 0))
+        self.row: CallRow | None = None  # blank until shown a call
+        self._ground = paint(self, CLEAR, radius=u(10))
+        self.ticket = label("", u(96), color=NUMBER, bold=True)
+        self.window = label("", u(84), bold=True, size_hint_x=1.25)
+        self.service = label("", u(50), size_hint_x=1.1)
+        for widget in (self.ticket, self.window, self.service):
+            self.add_widget(widget)
+
+    def show(self, row: CallRow | None) -> None:
+        if row == self.row:
+            return
+        self.row = row
+        if row is None:
+            self._ground.rgba = CLEAR
+            for widget in (self.ticket, self.window, self.service):
+                _set(widget, "")
+            return
+        self._ground.rgba = LIT if row.highlighted else PANEL
+        number, text = (LIT_TEXT, LIT_TEXT) if row.highlighted else (NUMBER, TEXT)
+        _set(self.ticket, row.ticket, number)
+        _set(self.window, row.window_name, text)
+        _set(self.service, row.service + ("（重呼）" if row.recall else ""), text)
+
+
+class WaitLine(BoxLayout):  # type: ignore[misc]
+    def __init__(self, u: Any) -> None:
+        super().__init__(size_hint_y=None, height=u(86), padding=(u(12), 0))
+        self.service = label("", u(50), size_hint_x=1.5, halign="left")
+        self.waiting = label("", u(56), color=NUMBER, bold=True, size_hint_x=0.8)
+        self.wait = label("", u(48), size_hint_x=1.1)
+        for widget in (self.service, self.waiting, self.wait):
+            self.add_widget(widget)
+
+    def show(self, wait: WaitRow) -> None:
+        _set(self.service, f"{wait.prefix} {wait.service}")
+        _set(self.waiting, f"{wait.waiting} 人")
+        _set(self.wait, wait.wait)
+
+
+class WindowBox(BoxLayout):  # type: ignore[misc]
+    """A window display: the window's name, its ticket, what happens there."""
+
+    def __init__(self, u: Any, portrait: bool) -> None:
+        super().__init__(orientation="vertical", padding=u(30), spacing=u(10))
+        self._ground = paint(self, GROUND)
+        self.name = label("", u(110), bold=True)
+        self.ticket = label("", u(360 if portrait else 300), bold=True, size_hint_y=2.6)
+        self.state = label("", u(110), bold=True)
+        for widget in (self.name, self.ticket, self.state):
+            self.add_widget(widget)
+
+    def show(self, panel: WindowPanel) -> None:
+        self._ground.rgba = LIT if panel.highlighted else GROUND
+        number, text = (LIT_TEXT, LIT_TEXT) if panel.highlighted else (NUMBER, TEXT)
+        _set(self.name, panel.name, text)
+        _set(self.ticket, panel.ticket or "—", number)
+        _set(self.state, panel.state, text)
+
+
+def _table_head(u: Any, columns: tuple[tuple[str, float], ...], **kw: Any) -> BoxLayout:
+    head = BoxLayout(size_hint_y=None, height=u(64), **kw)
+    for text, weight in columns:
+        head.add_widget(label(text, u(44), color=MUTED, size_hint_x=weight))
+    return head
+
+
 class BoardScreen(BoxLayout):  # type: ignore[misc]
     """Hall board, area board or window display, landscape or portrait."""
 
@@ -98,10 +242,18 @@ class BoardScreen(BoxLayout):  # type: ignore[misc]
         self.portrait = orientation == "portrait"
         paint(self, GROUND)
         self.renders = 0
+        """Views put on screen (each change of what the board shows)."""
+        self.builds = 0
+        """Times the widgets were built (each change of `Layout`)."""
         self.drawn: BoardView | None = None
         """The view on screen now."""
-        self._clock: Label | None = None
-        self._date: Label | None = None
+        self.layout: Layout | None = None
+        self._header: Header | None = None
+        self._banner: Banner | None = None
+        self._calls: list[CallLine] = []
+        self._no_calls: Label | None = None
+        self._waits: list[WaitLine] = []
+        self._window: WindowBox | None = None
         self.ticker = Ticker(self.u(84))
         self._trigger = Clock.create_trigger(self.refresh, 0)
         Window.bind(size=lambda *_: self.redraw())
@@ -115,8 +267,9 @@ class BoardScreen(BoxLayout):  # type: ignore[misc]
     # --- updates --------------------------------------------------------------------
 
     def redraw(self) -> None:
-        """Thread-safe: draw on Kivy's next frame."""
+        """Thread-safe: build the board again on Kivy's next frame (the window resized)."""
         self.drawn = None
+        self.layout = None
         self._trigger()
 
     def changed(self) -> None:
@@ -127,142 +280,124 @@ class BoardScreen(BoxLayout):  # type: ignore[misc]
         try:
             view = self.vm.view()
             if self.drawn is not None and _same_but_clock(view, self.drawn):
-                if self._clock is not None and self._date is not None:
-                    self._clock.text, self._date.text = view.clock, view.date
+                if self._header is not None:
+                    self._header.show(view)
                 return
             self._draw(view)
         except Exception:  # a board that cannot draw one view keeps the last one
             log.exception("board render failed")
 
     def _draw(self, view: BoardView) -> None:
+        layout = self._layout_of(view)
+        if layout != self.layout:
+            self._build(layout)
         self.renders += 1
         self.drawn = view
+        assert self._header is not None
+        self._header.show(view)
+        if view.window is not None and self._window is not None:
+            self._window.show(view.window)
+        if self._banner is not None:
+            self._banner.show(view)
+        if self._no_calls is not None:
+            _set(self._no_calls, view.empty_text)
+        self._show_calls(view.calls)
+        for line, wait in zip(self._waits, view.waits, strict=False):
+            line.show(wait)
+        self.ticker.text = view.notices or DEFAULT_NOTICE
+
+    def _show_calls(self, calls: tuple[CallRow, ...]) -> None:
+        """A call keeps its line as it moves down the list (its texts, already
+        rendered, move with it); a new call takes the line of one that left."""
+        lines = self._calls
+        wanted = calls[: len(lines)]
+        showing = {line.row.ticket: line for line in lines if line.row is not None}
+        order = [showing.pop(row.ticket, None) for row in wanted]
+        free = [line for line in lines if not any(line is taken for taken in order)]
+        placed = [line if line is not None else free.pop(0) for line in order] + free
+        for i, line in enumerate(placed):
+            line.show(wanted[i] if i < len(wanted) else None)
+        if placed != lines:
+            table = lines[0].parent
+            for line in lines:
+                table.remove_widget(line)
+            for line in placed:
+                table.add_widget(line)
+            self._calls = placed
+
+    def _layout_of(self, view: BoardView) -> Layout:
+        w, h = Window.size
+        rows = min(7 if self.portrait else 6, self.vm.settings.calls_shown)
+        return Layout(
+            size=(int(w), int(h)),
+            portrait=self.portrait,
+            window_display=view.window is not None,
+            rows=rows,
+            any_calls=bool(view.calls[:rows]),
+            waits=min(len(view.waits), WAIT_ROWS),
+        )
+
+    # --- building (once per layout) -------------------------------------------------
+
+    def _build(self, layout: Layout) -> None:
+        self.builds += 1
+        self.layout = layout
         self.clear_widgets()
-        self.add_widget(self._header(view))
-        if view.window is not None:
-            self.add_widget(self._window(view.window))
+        self._banner, self._window, self._no_calls = None, None, None
+        self._calls, self._waits = [], []
+        self._header = Header(self.u, self.portrait)
+        self.add_widget(self._header)
+        if layout.window_display:
+            self._window = WindowBox(self.u, self.portrait)
+            self.add_widget(self._window)
         else:
-            self.add_widget(self._banner(view))
-            self.add_widget(self._body(view))
-        self.ticker.text = view.notices or "请留意叫号信息，过号请到窗口重新排队"
+            self._banner = Banner(self.u, self.portrait)
+            self.add_widget(self._banner)
+            self.add_widget(self._body(layout))
         self.add_widget(self.ticker)
 
-    # --- pieces ---------------------------------------------------------------------
-
-    def _header(self, view: BoardView) -> BoxLayout:
-        u = self.u
-        bar = BoxLayout(size_hint_y=None, height=u(120), padding=(u(36), u(8)), spacing=u(20))
-        paint(bar, BAR)
-        bar.add_widget(label(view.title, u(52 if self.portrait else 64), halign="left", bold=True))
-        self._date = label(view.date, u(40), color=MUTED, halign="right",
-                           size_hint_x=None, width=u(300))  # fmt: skip
-        self._clock = label(view.clock, u(76), bold=True, halign="right",
-                            size_hint_x=None, width=u(230))  # fmt: skip
-        bar.add_widget(self._date)
-        bar.add_widget(self._clock)
-        return bar
-
-    def _banner(self, view: BoardView) -> BoxLayout:
-        u = self.u
-        featured = view.featured
-        box = BoxLayout(size_hint_y=None, height=u(300 if self.portrait else 190),
-                        padding=(u(30), u(10)))  # fmt: skip
-        if featured is None:
-            paint(box, PANEL)
-            text = view.calls[0].sentence if view.calls else view.empty_text
-            box.add_widget(label(text, u(72), color=MUTED))
-            return box
-        paint(box, BANNER)
-        recall = "（重呼）" if featured.recall else ""
-        ticket = f"[color=#FFE066]{featured.ticket}[/color]"
-        words = f"请 {ticket} 号 到 {featured.window_name} 办理{recall}"
-        size = u(100 if self.portrait else 120)
-        if self.portrait:  # two lines: the number, then where to go
-            words = f"请 {ticket} 号\n到 {featured.window_name} 办理{recall}"
-        banner = Label(text=words, markup=True, font_size=size, bold=True, color=TEXT,
-                       halign="center", valign="middle")  # fmt: skip
-        banner.bind(size=lambda w, s: setattr(w, "text_size", s))
-        box.add_widget(banner)
-        return box
-
-    def _body(self, view: BoardView) -> BoxLayout:
+    def _body(self, layout: Layout) -> BoxLayout:
         u = self.u
         body = BoxLayout(orientation="vertical" if self.portrait else "horizontal",
                          padding=u(24), spacing=u(24))  # fmt: skip
-        calls = self._calls(view)
+        calls = self._calls_table(layout)
         body.add_widget(calls)
-        if not view.waits:
+        if not layout.waits:
             return body
-        waits = self._waits(view.waits)
+        waits = self._waits_table(layout.waits)
         if self.portrait:  # as tall as its rows; the calls take the rest
             waits.size_hint_y = None
-            waits.height = u(64 + 86 * min(len(view.waits), WAIT_ROWS) + 30)
+            waits.height = u(64 + 86 * layout.waits + 30)
         else:
             calls.size_hint_x = 1.55
         body.add_widget(waits)
         return body
 
-    def _calls(self, view: BoardView) -> BoxLayout:
+    def _calls_table(self, layout: Layout) -> BoxLayout:
         u = self.u
         table = BoxLayout(orientation="vertical", spacing=u(6))
-        head = BoxLayout(size_hint_y=None, height=u(64))
-        for text, weight in (("号码", 1.0), ("请到", 1.25), ("业务", 1.1)):
-            head.add_widget(label(text, u(44), color=MUTED, size_hint_x=weight))
-        table.add_widget(head)
-        rows = view.calls[: self._rows_that_fit()]
-        if not rows:
-            table.add_widget(label(view.empty_text, u(60), color=MUTED))
+        table.add_widget(_table_head(u, (("号码", 1.0), ("请到", 1.25), ("业务", 1.1))))
+        if not layout.any_calls:
+            self._no_calls = label("", u(60), color=MUTED)
+            table.add_widget(self._no_calls)
             return table
-        for row in rows:
-            table.add_widget(self._call_row(row))
-        for _ in range(self._rows_that_fit() - len(rows)):
-            table.add_widget(Widget())  # keep rows the same height
+        # Every row that fits, the unused ones blank: rows keep the same height.
+        self._calls = [CallLine(u) for _ in range(layout.rows)]
+        for line in self._calls:
+            table.add_widget(line)
         return table
 
-    def _rows_that_fit(self) -> int:
-        fit = 7 if self.portrait else 6
-        return min(fit, self.vm.settings.calls_shown)
-
-    def _call_row(self, row: CallRow) -> BoxLayout:
-        u = self.u
-        line = BoxLayout(padding=(u(12), 0))
-        paint(line, LIT if row.highlighted else PANEL, radius=u(10))
-        number, text = (LIT_TEXT, LIT_TEXT) if row.highlighted else (NUMBER, TEXT)
-        line.add_widget(label(row.ticket, u(96), color=number, bold=True))
-        line.add_widget(label(row.window_name, u(84), color=text, bold=True, size_hint_x=1.25))
-        service = row.service + ("（重呼）" if row.recall else "")
-        line.add_widget(label(service, u(50), color=text, size_hint_x=1.1))
-        return line
-
-    def _waits(self, waits: tuple[WaitRow, ...]) -> BoxLayout:
+    def _waits_table(self, rows: int) -> BoxLayout:
         u = self.u
         table = BoxLayout(orientation="vertical", spacing=u(6))
         paint(table, PANEL, radius=u(12))
-        head = BoxLayout(size_hint_y=None, height=u(64), padding=(u(12), 0))
-        for text, weight in (("业务", 1.5), ("等候", 0.8), ("预计等候", 1.1)):
-            head.add_widget(label(text, u(44), color=MUTED, size_hint_x=weight))
-        table.add_widget(head)
-        for wait in waits[:WAIT_ROWS]:
-            line = BoxLayout(size_hint_y=None, height=u(86), padding=(u(12), 0))
-            line.add_widget(label(f"{wait.prefix} {wait.service}", u(50), size_hint_x=1.5,
-                                  halign="left"))  # fmt: skip
-            line.add_widget(label(f"{wait.waiting} 人", u(56), color=NUMBER, bold=True,
-                                  size_hint_x=0.8))  # fmt: skip
-            line.add_widget(label(wait.wait, u(48), size_hint_x=1.1))
+        head = (("业务", 1.5), ("等候", 0.8), ("预计等候", 1.1))
+        table.add_widget(_table_head(u, head, padding=(u(12), 0)))
+        self._waits = [WaitLine(u) for _ in range(rows)]
+        for line in self._waits:
             table.add_widget(line)
         table.add_widget(Widget())
         return table
-
-    def _window(self, panel: WindowPanel) -> BoxLayout:
-        u = self.u
-        box = BoxLayout(orientation="vertical", padding=u(30), spacing=u(10))
-        paint(box, LIT if panel.highlighted else GROUND)
-        number, text = (LIT_TEXT, LIT_TEXT) if panel.highlighted else (NUMBER, TEXT)
-        box.add_widget(label(panel.name, u(110), color=text, bold=True))
-        box.add_widget(label(panel.ticket or "—", u(360 if self.portrait else 300),
-                             color=number, bold=True, size_hint_y=2.6))  # fmt: skip
-        box.add_widget(label(panel.state, u(110), color=text, bold=True))
-        return box
 
 
 def _same_but_clock(a: BoardView, b: BoardView) -> bool:

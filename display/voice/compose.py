@@ -55,7 +55,8 @@ class Composer:
     def phrases(self, call: Announcement) -> list[Phrase]:
         return call_phrases(call.ticket, call.window, call.window_name, self.settings.one_as)
 
-    def compose(self, call: Announcement) -> Composition:
+    def compose(self, call: Announcement, *, repeat: int | None = None) -> Composition:
+        """The call said `repeat` times (default: the settings' `repeat`)."""
         s = self.settings
         parts: list[Samples] = []
         segments: list[Segment] = []
@@ -77,7 +78,7 @@ class Composer:
             add(CHIME, self._chime)
             pause(s.chime_gap_ms)
         phrases = self.phrases(call)
-        for r in range(s.repeat):
+        for r in range(s.repeat if repeat is None else repeat):
             if r:
                 pause(s.repeat_gap_ms)
             for i, phrase in enumerate(phrases):

@@ -26,6 +26,15 @@ class VoiceSettings(BaseModel):
         "一", description="how the digit 1 of a ticket is read: 一 (halls, banks) or 幺 (radio)"
     )
     repeat: int = Field(2, ge=1, le=5, description="times each call is said")
+    busy_repeat: int = Field(
+        1, ge=1, le=5, description="times a call is said when other calls wait behind it"
+    )
+    max_wait_s: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="skip (report `skipped`) a call that waited longer than this; 0: never",
+    )
     chime: bool = Field(True, description="a two-tone chime before each call")
     word_gap_ms: int = Field(120, ge=0, le=2000, description="pause between words of a call")
     digit_gap_ms: int = Field(40, ge=0, le=2000, description="pause between digits of a ticket")
@@ -50,4 +59,6 @@ class VoiceSettings(BaseModel):
             raise ValueError(
                 "voice.digit_gap_ms must not exceed word_gap_ms (digits belong together)"
             )
+        if self.busy_repeat > self.repeat:
+            raise ValueError("voice.busy_repeat must not exceed repeat (it shortens a backlog)")
         return self

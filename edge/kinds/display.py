@@ -12,8 +12,9 @@ For every call the board has not seen before (see `display.board.calls`):
 
 - the speaker announces it, unless its area calls silently (``voice`` false)
   or the board's ``announce`` setting is off, and each announcement's report
-  (played, or failed with the reason) goes to the hub as an ``announcement``
-  event through the durable outbox: a silent voice shows on the devices page;
+  (played; failed with the reason; or skipped by the speaker's backlog
+  policy) goes to the hub as an ``announcement`` event through the durable
+  outbox: a silent voice, or a backlog, shows on the devices page;
 - a serial LED board, when the device has one, gets the newest lines.
 
 The Kivy screen (`display.ui`, ``anxin device display --ui``) reads the same
@@ -91,7 +92,7 @@ class Display:
             self._loop.call_soon_threadsafe(self._report, report)
 
     def _report(self, report: AnnouncementReport) -> None:
-        if report.status != "played":
+        if report.status == "failed":
             log.warning("%s: announcement of %s failed: %s",
                         self.device.device_id, report.ticket, report.reason)  # fmt: skip
         self.device.emit("announcement", report.as_event())

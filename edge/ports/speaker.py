@@ -2,7 +2,8 @@
 
 `Speaker.announce` queues a call and returns at once; the speaker plays calls
 one after another (never overlapping) and tells every `on_report` callback
-whether each was played or failed and when the sound began. The real adapter
+whether each was played, failed, or skipped (a backlog policy dropped it:
+see `display.voice.speaker`) and when the sound began. The real adapter
 (`display.voice.speaker.VoiceSpeaker`: pre-rendered espeak-ng clips, a chime,
 aplay or a WAV folder) is built by `edge.ports.factory`; `SimSpeaker` is the
 in-memory fake for tests and ``--sim``.
@@ -30,8 +31,8 @@ class Announcement:
 class AnnouncementReport:
     ticket: str
     window: int
-    status: Literal["played", "failed"]
-    reason: str | None  # e.g. "no audio device"
+    status: Literal["played", "failed", "skipped"]
+    reason: str | None  # e.g. "no audio device"; for skipped, why (waited too long)
     called_at: datetime
     queued_at: datetime
     first_sample_at: datetime | None  # when audio output began

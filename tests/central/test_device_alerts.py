@@ -57,7 +57,7 @@ def announcement(status: str, reason: str | None) -> dict[str, object]:
     report = AnnouncementReport(
         ticket="A012",
         window=5,
-        status="played" if status == "played" else "failed",
+        status="played" if status == "played" else "skipped" if status == "skipped" else "failed",
         reason=reason,
         called_at=now,
         queued_at=now,
@@ -182,3 +182,58 @@ async def test_a_heartbeat_alone_raises_and_clears_an_alert(
             return "badge alert" not in await table()
 
         await eventually(clear)
+
+
+async def test_calls_skipped_for_a_backlog_are_not_a_failed_voice(
+    mosquitto: RunningBroker, tmp_path: Path
+) -> None:
+    """A display that skipped calls because they waited too long (its speaker
+    works) shows 语音叫号积压 with how many, never 语音播报失败; skips neither
+    raise nor clear a real failure."""
+    async with running_hub(
+        database_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        tmp_path=tmp_path,
+        broker=mosquitto,
+        clock_start=MORNING,
+    ) as hub:
+        await hub.sign_in(Role.MANAGER)
+        busy = Reporter(await hub.device("display-03", kind=DeviceKind.DISPLAY))
+        broken = Reporter(await hub.device("display-04", kind=DeviceKind.DISPLAY))
+        busy.health(speaker="ok")
+        broken.health(speaker="ok")
+
+        async def row(device_id: str) -> str:
+            text = (await hub.client.get("/devices/table")).text
+            start = text.find(f'id="device-{device_id}"')
+            if start == -1:
+                return ""
+            end = text.find("<tr", start + 1)
+            return text[start : end if end != -1 else len(text)]
+
+        busy.emit("announcement", announcement("played", None))
+        for _ in range(3):
+            busy.emit("announcement", announcement("skipped", "backlog: waited 64 s"))
+        busy.emit("announcement", announcement("played", None))
+        broken.emit("announcement", announcement("failed", "no audio device"))
+        broken.emit("announcement", announcement("skipped", "backlog: waited 64 s"))
+
+        async def settled() -> bool:
+            return "3 次叫号" in await row("display-03") and "语音播报失败" in await row(
+                "display-04"
+            )
+
+        await eventually(settled)
+        busy_row, broken_row = await row("display-03"), await row("display-04")
+        assert "语音叫号积压" in busy_row
+        assert "语音播报失败" not in busy_row
+        # The failure stays the news: a later skip does not hide it.
+        assert "no audio device" in broken_row
+        assert "语音叫号积压" not in broken_row
+
+        broken.emit("announcement", announcement("played", None))
+
+        async def backlog_only() -> bool:
+            text = await row("display-04")
+            return "语音播报失败" not in text and "语音叫号积压" in text
+
+        await eventually(backlog_only)

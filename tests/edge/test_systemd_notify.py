@@ -39,9 +39,7 @@ async def test_agent_tells_systemd_it_is_ready_and_alive(
     await start_device("kiosk-07", DeviceKind.KIOSK)
     seen: list[str] = []
 
-    await wait_until(
-        lambda: "WATCHDOG=1" in _received(notify_socket, seen), what="a watchdog ping"
-    )
+    await wait_until(lambda: "WATCHDOG=1" in _received(notify_socket, seen), what="a watchdog ping")
     assert seen[0] == "READY=1"
     await wait_until(
         lambda: _received(notify_socket, seen).count("WATCHDOG=1") >= 3,
