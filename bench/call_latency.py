@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
+import aiohttp
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -41,14 +41,13 @@ from anxin.settings import Settings
 from bench.queuehub import (
     PATHS,
     WINDOWS,
+    api_session,
     bench_settings,
-    client_transport,
     hall_database,
     hub_env,
     hub_process,
     issue_tokens,
     postgres_database,
-    signed_in,
 )
 from broker import local
 from broker.contract import Topics
@@ -117,15 +116,16 @@ class BoardWatch:
         self._client.disconnect()
 
 
-async def _press(client: httpx.AsyncClient, watch: BoardWatch, window: int) -> bool:
+async def _press(client: aiohttp.ClientSession, watch: BoardWatch, window: int) -> bool:
     """Press "next"; False when the hub refused or failed (counted, not timed)."""
     watch.pressing(window, time.perf_counter())
-    r = await client.post(PATHS.next.format(n=window), json={"finish_current": "completed"})
-    if r.status_code >= 400:
-        log.warning("window %d: %s %s", window, r.status_code, r.text[:200])
-        return False
-    if r.json()["ticket"] is None:
-        raise RuntimeError(f"window {window} found nobody waiting: issue more tickets")
+    path = PATHS.next.format(n=window)
+    async with client.post(path, json={"finish_current": "completed"}) as r:
+        if r.status >= 400:
+            log.warning("window %d: %s %s", window, r.status, (await r.text())[:200])
+            return False
+        if (await r.json())["ticket"] is None:
+            raise RuntimeError(f"window {window} found nobody waiting: issue more tickets")
     return True
 
 
@@ -141,11 +141,7 @@ async def _wait_for(watch: BoardWatch, window: int, within_s: float = 5.0) -> fl
 
 
 async def _measure(url: str, watch: BoardWatch, *, calls: int, bursts: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=WINDOWS + 4, max_keepalive_connections=WINDOWS + 4)
-    transport = client_transport(limits)
-    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=60) as client:
-        await signed_in(client)
-
+    async with api_session(url, connections=WINDOWS + 4) as client:
         failures = 0
 
         async def press_and_wait(window: int, at: float | None = None) -> float:

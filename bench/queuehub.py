@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -242,14 +241,6 @@ def hub_process(env: dict[str, str], *, workers: int, log: Path) -> Iterator[str
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def client_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """Nagle off, as browsers and the hub have it: a request written in two
-    parts (headers, body) must not wait for the hub's delayed ACK."""
-    return httpx.AsyncHTTPTransport(
-        limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-    )
 
 
 @contextlib.asynccontextmanager

@@ -12,13 +12,14 @@ bridge calls the same verbs from its own threads).
   ticket another window is calling at that instant; appends to the fairness
   chain take a transaction-scoped advisory lock, because the chain is one
   sequence for the whole hall while row locks are per window.
-- SQLite, within one process: verbs also queue on a `threading.Lock` per
-  engine before ``BEGIN IMMEDIATE`` (`_writer_gate`; re-entrant, so a verb run
-  inside another on the same thread behaves as before). This is for speed,
-  not correctness (correctness is the database lock, which also serialises
-  several workers): SQLite's busy handler makes a waiting writer sleep in
-  growing steps (up to 100 ms), so 76 windows pressing at once used to wait
-  for each other's sleeps; a Python lock hands over the moment it is freed.
+- SQLite, on one machine: verbs also queue before ``BEGIN IMMEDIATE``
+  (`_writer_gate`): the threads of a process on a re-entrant lock, the hub's
+  worker processes on an ``flock`` of ``<database>.writers``. This is for
+  speed, not correctness (correctness is the database lock, which also
+  covers any writer that does not take the gate): SQLite's busy handler makes
+  a waiting writer sleep in growing steps (up to 100 ms), so 76 windows
+  pressing at once, or two workers, used to wait for each other's sleeps;
+  these locks hand over the moment they are freed.
 - Both: a verb that fails on a busy database, a deadlock or a serialization
   failure is rolled back and run again, a bounded number of times.
 """
@@ -26,7 +27,9 @@ bridge calls the same verbs from its own threads).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import random
 import threading
 import time
@@ -78,19 +81,53 @@ def retryable(exc: DBAPIError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
-_gates: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+class _SqliteWriterGate:
+    """The queue of SQLite writers on one machine (see the module docstring):
+    the threads of this process wait on a re-entrant lock, the processes (hub
+    workers) on an exclusive ``flock`` of a file beside the database. Both
+    hand over the moment they are released, where SQLite's own busy handler
+    would have the waiting writer sleep 1, 2, 5, … 100 ms between attempts."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.RLock()
+        self._depth = 0  # nesting of the thread holding `_threads`
+        self._pid = os.getpid()
+        self._fd: int | None = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._fd = os.open(f"{database}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+            weakref.finalize(self, os.close, self._fd)
+
+    @property
+    def usable(self) -> bool:
+        """False in a forked child: an inherited descriptor shares the parent's lock."""
+        return self._pid == os.getpid()
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        if self._depth == 1 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._depth -= 1
+        self._threads.release()
+
+
+_gates: weakref.WeakKeyDictionary[Engine, _SqliteWriterGate] = weakref.WeakKeyDictionary()
 _gates_lock = threading.Lock()
 
 
 def _writer_gate(session: Session) -> contextlib.AbstractContextManager[Any]:
-    """This process's queue of SQLite writers (see the module docstring)."""
+    """This machine's queue of SQLite writers (see `_SqliteWriterGate`)."""
     bind = session.get_bind()
     if bind.dialect.name != "sqlite" or not isinstance(bind, Engine):
         return contextlib.nullcontext()
     with _gates_lock:
         gate = _gates.get(bind)
-        if gate is None:
-            gate = _gates[bind] = threading.RLock()
+        if gate is None or not gate.usable:
+            gate = _gates[bind] = _SqliteWriterGate(bind.url.database)
     return gate
 
 
