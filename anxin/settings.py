@@ -198,6 +198,10 @@ class SignlangSettings(Section):
     microphone: str | None = Field(
         None, description="ALSA capture device of the clerk's voice (default); unset: listen only"
     )
+    speaker: str | None = Field(
+        None,
+        description="ALSA output device (aplay -D) for the interpreter's voice; unset: not played",
+    )
     ask_recording_consent: bool = Field(
         False, description="ask the citizen on screen whether the call may be recorded"
     )

@@ -66,6 +66,7 @@ class Terminal:
         self.times = CallTimes()
         self.calls = 0
         self.calls_closed = 0  # calls whose media is closed and memory returned
+        self._speaker_after = "idle"  # the loudspeaker's state left by the last call
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tick: asyncio.Task[None] | None = None
         vm.request_call = lambda consent: self._spawn(self._request(consent))
@@ -99,6 +100,16 @@ class Terminal:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def speaker_state(self) -> str:
+        """The loudspeaker for the heartbeat: the call's (``playing``, ``idle``
+        before its first sound, ``off`` with no speaker configured, or why
+        nothing is heard); between calls what the last one left (``idle``,
+        ``off`` or its problem, until a call plays)."""
+        if self.peer is not None:
+            return self.peer.loudspeaker.state
+        return self._speaker_after
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -204,6 +215,8 @@ class Terminal:
         if peer is not None:
             self.times.ended = time.monotonic()
             await peer.close()
+            speaker = peer.loudspeaker
+            self._speaker_after = speaker.problem or ("off" if speaker.device is None else "idle")
             del peer
             await asyncio.to_thread(return_freed_memory)
             self.calls_closed += 1

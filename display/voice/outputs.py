@@ -20,7 +20,7 @@ from typing import Protocol
 
 from display.voice.compose import Composition
 
-_NO_DEVICE_SIGNS = ("audio open error", "no soundcards", "cannot find card", "Unknown PCM")
+NO_DEVICE_SIGNS = ("audio open error", "no soundcards", "cannot find card", "Unknown PCM")
 
 
 class AudioFailure(RuntimeError):
@@ -92,7 +92,7 @@ class AplayOutput:
                 self._proc = None
         if rc != 0:
             detail = "; ".join(log[-2:])
-            if any(sign in detail for sign in _NO_DEVICE_SIGNS):
+            if any(sign in detail for sign in NO_DEVICE_SIGNS):
                 raise AudioFailure(f"no audio device ({self.device}): {log[-1] if log else ''}")
             raise AudioFailure(f"aplay failed (exit {rc}): {detail}")
         if not seen_start:  # an aplay that prints no setup: it still played

@@ -54,6 +54,7 @@ class SignlangDevice:
         self.vm.on_change(lambda: self._camera(on=False) if self.vm.phase in idle else None)
         device.on_config(self.on_config)
         device.port_state("call", lambda: self.vm.phase.value)
+        device.port_state("speaker", lambda: self.terminal.speaker_state)
         if device.config is not None:
             self.on_config(device.config)
 
@@ -108,6 +109,7 @@ class SignlangDevice:
             self._ice_servers(),
             policy=AdaptationPolicy(target_fps=fps),
             on_picture=on_picture,
+            speaker=self.settings.speaker,
         )
 
     def _microphone(self) -> Any:

@@ -39,6 +39,7 @@ from aiortc import (
 from broker.signalling import TEXT_CHANNEL
 from signlang_terminal.media.adapt import AdaptationPolicy, Level, Sample
 from signlang_terminal.media.receive import AudioMeter, VideoMeter
+from signlang_terminal.media.speaker import Loudspeaker
 from signlang_terminal.media.tracks import PacedVideoTrack
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ def return_freed_memory() -> None:
 
 
 class _Peer:
-    """What both ends share: received tracks consumed at once, text, close."""
+    """What both ends share: received tracks consumed at once (the voice played
+    on `speaker`, an ALSA device, when one is given), text, close."""
 
     def __init__(
         self,
@@ -102,8 +104,11 @@ class _Peer:
         read_stamps: bool = False,
         on_text: OnText | None = None,
         on_picture: Callable[[Any], None] | None = None,
+        speaker: str | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        # The received voice is played on this ALSA device (None: not played).
+        self.loudspeaker = Loudspeaker(speaker)
         self.read_stamps = read_stamps
         self.on_text = on_text
         self.on_picture = on_picture
@@ -121,7 +126,7 @@ class _Peer:
             )
             self.video_in.start()
         else:
-            self.audio_in = AudioMeter(track)
+            self.audio_in = AudioMeter(track, self.loudspeaker)
             self.audio_in.start()
 
     def _wire_channel(self, channel: RTCDataChannel) -> None:
@@ -158,6 +163,7 @@ class _Peer:
         for meter in (self.video_in, self.audio_in):
             if meter is not None:
                 await meter.stop()
+        self.loudspeaker.stop()
         await self.pc.close()
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from signlang_terminal.media.speaker import Loudspeaker
 from signlang_terminal.media.stamp import latency_ms, read_stamp
 from signlang_terminal.media.synthetic import wall_ms
 
@@ -132,15 +133,23 @@ class VideoMeter(_Consumer):
 class AudioMeter(_Consumer):
     """Reads every received audio frame; `level` is the newest RMS (0..1).
 
-    The terminal's loudspeaker is not driven yet (aiortc has no audio output);
-    the frames are consumed and measured so the call neither leaks nor lies."""
+    Each frame also goes to `speaker` (the terminal's loudspeaker through
+    aplay, `signlang_terminal.media.speaker`); with no speaker, or one that
+    failed, the frames are still consumed and measured so the call neither
+    leaks nor lies."""
 
-    def __init__(self, track: MediaStreamTrack) -> None:
+    def __init__(self, track: MediaStreamTrack, speaker: Loudspeaker | None = None) -> None:
         super().__init__(track)
         self.level = 0.0
         self.loud_frames = 0
+        self.speaker = speaker if speaker is not None else Loudspeaker(None)
 
     def on_frame(self, frame: Any, now: float) -> None:
+        self.speaker.play(frame)
         pcm = frame.to_ndarray().astype(np.float32) / 32768.0
         self.level = float(np.sqrt(np.mean(pcm * pcm))) if pcm.size else 0.0
         self.loud_frames += self.level > 0.01
+
+    async def stop(self) -> None:
+        await super().stop()
+        self.speaker.stop()
