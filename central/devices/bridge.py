@@ -472,8 +472,14 @@ class HubBridge:
                     self._publish_snapshot(snap)
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
+        """Run an admin change (read, then write) in its own transaction. On
+        SQLite it takes the write lock at BEGIN: a deferred transaction that
+        read before another writer committed cannot upgrade ("database is
+        locked"), and the bridge's own heartbeat writes make that likely."""
+
         def run() -> T:
             with self._sessions() as session:
+                session.connection(execution_options={SQLITE_IMMEDIATE: True})
                 value = fn(session)
                 session.commit()
                 return value
