@@ -244,7 +244,7 @@ def board_main(root: Path, port: int) -> None:
     """The child: the display device with its Kivy board, reporting what it saw when."""
     from broker.contract import HallCalls, Message
     from display.ui.app import BoardHandle, run_board
-    from display.ui.device import AgentThread
+    from display.ui.device import display_thread
     from edge.ports.speaker import AnnouncementReport
 
     logging.basicConfig(level=logging.WARNING)
@@ -259,11 +259,10 @@ def board_main(root: Path, port: int) -> None:
     settings = _device_settings(
         root, port, BOARD_ID, kind="display", sim=True, ports={"speaker": voice}
     )
-    agent = AgentThread(settings)
-    agent.start()
-    if not agent.ready.wait(30) or agent.display is None:
+    agent = display_thread(settings)
+    display = agent.start_and_wait(30)
+    if display is None:
         raise SystemExit(f"the display agent did not start: {agent.error}")
-    display = agent.display
     speaker: Any = display.device.ports.speaker
     seen: set[tuple[str, str]] = set()
     lock = threading.Lock()

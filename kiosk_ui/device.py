@@ -51,7 +51,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import signal
 import threading
 import time
 import urllib.request
@@ -62,6 +61,7 @@ from typing import Any, Final
 from anxin.settings import Settings
 from broker.contract import Channel, HallMatters, HallQueue, KioskBlocks, KioskService, Message
 from edge.agent import DeviceAgent
+from edge.agent_thread import AgentThread, signals_close
 from edge.kinds.kiosk import Kiosk, ticket_source
 from edge.ports.printer import Printer
 from kiosk_ui.app import KioskHandle
@@ -304,57 +304,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class AgentThread(threading.Thread):
-    """The device agent on its own thread and loop, until `request_stop`."""
+def kiosk_thread(settings: Settings) -> AgentThread[DeviceSide]:
+    """The kiosk agent on its worker thread; `attached` is its `DeviceSide`."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(name="kiosk-agent", daemon=True)
-        self.settings = settings
-        self.ready = threading.Event()
-        self.side: DeviceSide | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.error: BaseException | None = None
-        self.on_exit: list[Any] = []
-        self._stop_event: asyncio.Event | None = None
+    def attach(agent: DeviceAgent) -> DeviceSide:
+        return DeviceSide(agent, ticket_source(agent.device_id), settings)
 
-    def run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self.error = exc
-            log.exception("kiosk agent died")
-        finally:
-            self.ready.set()
-            for callback in self.on_exit:
-                callback()
+    async def detach(side: DeviceSide) -> None:
+        side.kiosk.close()
 
-    async def _main(self) -> None:
-        from edge.runner import make_agent
-
-        self.loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        agent = make_agent(self.settings)
-        await agent.start()  # the kind's set-up makes the Kiosk
-        kiosk = ticket_source(agent.device_id)
-        try:
-            self.side = DeviceSide(agent, kiosk, self.settings)
-            self.ready.set()
-            await self._stop_event.wait()
-        finally:
-            await agent.stop()
-            kiosk.close()
-
-    def request_stop(self) -> None:
-        loop, event = self.loop, self._stop_event
-        if loop is not None and event is not None:
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(event.set)
-
-    def call(self, fn: Any, *args: Any) -> None:
-        """Run ``fn(*args)`` on the agent's loop."""
-        if self.loop is not None:
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(fn, *args)
+    return AgentThread(settings, attach, name="kiosk-agent", detach=detach)
 
 
 def run_device_ui(
@@ -364,7 +323,7 @@ def run_device_ui(
     from kiosk_ui.app import run_kiosk
     from kiosk_ui.viewmodels.kiosk import KioskSettings as UiSettings
 
-    agent = AgentThread(settings)
+    agent = kiosk_thread(settings)
     handles: list[KioskHandle] = []
     closing = threading.Event()
 
@@ -374,14 +333,9 @@ def run_device_ui(
             handle.stop()
 
     agent.on_exit.append(close_ui)
-    agent.start()
-    if not agent.ready.wait(START_TIMEOUT_S) or agent.side is None:
-        log.error("the kiosk agent did not start: %s", agent.error)
-        agent.request_stop()
-        agent.join(10)
+    side = agent.start_and_wait(START_TIMEOUT_S)
+    if side is None or agent.loop is None:
         return 1
-    side, loop = agent.side, agent.loop
-    assert loop is not None
 
     def on_ready(handle: KioskHandle) -> None:
         handles.append(handle)
@@ -389,36 +343,28 @@ def run_device_ui(
         if closing.is_set() or not agent.is_alive():
             handle.stop()
 
-    previous = {
-        sig: signal.signal(sig, lambda *_: close_ui()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
     try:
-        run_kiosk(
-            source=side.kiosk,
-            output=_tickets_of(side.kiosk),
-            library=_cached_library(side.library_file),
-            offer=side.offer,
-            settings=UiSettings(
-                hall_name=settings.hall_name,
-                orientation=orientation,
-                public_base_url=side.base_url or UiSettings.public_base_url,
-            ),
-            queues=None,
-            source_loop=loop,
-            fullscreen=fullscreen,
-            on_ready=on_ready,
-            on_print_problem=lambda outcome: agent.call(side.print_problem, outcome),
-            clock=HubClock(side.kiosk),
-        )
+        with signals_close(close_ui):
+            run_kiosk(
+                source=side.kiosk,
+                output=_tickets_of(side.kiosk),
+                library=_cached_library(side.library_file),
+                offer=side.offer,
+                settings=UiSettings(
+                    hall_name=settings.hall_name,
+                    orientation=orientation,
+                    public_base_url=side.base_url or UiSettings.public_base_url,
+                ),
+                queues=None,
+                source_loop=agent.loop,
+                fullscreen=fullscreen,
+                on_ready=on_ready,
+                on_print_problem=lambda outcome: agent.call(side.print_problem, outcome),
+                clock=HubClock(side.kiosk),
+            )
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        agent.request_stop()
-        agent.join(15)
-    if agent.error is not None:
-        log.error("the kiosk agent stopped: %s", agent.error)
-        return 1
-    return 0
+        code = agent.finish()
+    return code
 
 
 def _cached_library(path: Path) -> LibrarySource:

@@ -24,13 +24,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import threading
 from pathlib import Path
 from typing import Any, Final
 
 from anxin.settings import Settings
-from edge.kinds.signlang import SignlangDevice
+from edge.agent_thread import AgentThread, signals_close
+from edge.kinds.signlang import SignlangDevice, terminal_of
 
 log = logging.getLogger(__name__)
 
@@ -38,54 +38,15 @@ START_TIMEOUT_S: Final = 30.0
 MAX_LINE: Final = 16 * 1024
 
 
-class AgentThread(threading.Thread):
-    """The terminal's agent on its own thread and loop, until `request_stop`."""
+def terminal_thread(settings: Settings) -> AgentThread[SignlangDevice]:
+    """The terminal's agent on its worker thread; `attached` is the terminal."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(name="signlang-agent", daemon=True)
-        self.settings = settings
-        self.ready = threading.Event()
-        self.device: SignlangDevice | None = None
-        self.data_dir: Path | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.error: BaseException | None = None
-        self.on_exit: list[Any] = []
-        self._stop_event: asyncio.Event | None = None
+    async def detach(device: SignlangDevice) -> None:
+        await device.terminal.stop()  # hang up, close the media
 
-    def run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self.error = exc
-            log.exception("sign-language agent died")
-        finally:
-            self.ready.set()
-            for callback in self.on_exit:
-                callback()
-
-    async def _main(self) -> None:
-        from edge.kinds.signlang import terminal_of
-        from edge.runner import make_agent
-
-        self.loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        agent = make_agent(self.settings)
-        await agent.start()  # the kind's set-up makes the SignlangDevice
-        try:
-            self.device = terminal_of(agent.device_id)
-            self.data_dir = agent.data_dir
-            self.ready.set()
-            await self._stop_event.wait()
-        finally:
-            if self.device is not None:
-                await self.device.terminal.stop()  # hang up, close the media
-            await agent.stop()
-
-    def request_stop(self) -> None:
-        loop, event = self.loop, self._stop_event
-        if loop is not None and event is not None:
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(event.set)
+    return AgentThread(
+        settings, lambda agent: terminal_of(agent.device_id), name="signlang-agent", detach=detach
+    )
 
 
 class Pictures:
@@ -208,51 +169,35 @@ def run_device_ui(settings: Settings, *, fullscreen: bool = False) -> int:
     """Run the terminal's agent with both screens until the window closes; the exit code."""
     from signlang_terminal.ui.app import LoopButtons, run_terminal
 
-    agent = AgentThread(settings)
+    agent = terminal_thread(settings)
     closing = threading.Event()
-
-    def close_ui() -> None:
-        closing.set()
-
-    agent.on_exit.append(close_ui)
-    agent.start()
-    if not agent.ready.wait(START_TIMEOUT_S) or agent.device is None or agent.loop is None:
-        log.error("the sign-language agent did not start: %s", agent.error)
-        agent.request_stop()
-        agent.join(10)
+    agent.on_exit.append(closing.set)
+    device = agent.start_and_wait(START_TIMEOUT_S)
+    if device is None or agent.loop is None or agent.agent is None:
         return 1
-    device, data_dir = agent.device, agent.data_dir
+    data_dir = agent.agent.data_dir
     pictures = Pictures(device)
-    control = settings.device.sim and data_dir is not None
     tasks: list[asyncio.Task[None]] = []
 
     def on_ready(app: Any) -> None:
-        if control and data_dir is not None:
+        if settings.device.sim:
             phase = lambda: device.vm.phase.value  # noqa: E731
             tasks.append(asyncio.ensure_future(ScreenControl(app, phase).serve(data_dir)))
 
-    previous = {
-        sig: signal.signal(sig, lambda *_: close_ui()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
     try:
-        run_terminal(
-            device.vm,
-            LoopButtons(device.vm, agent.loop),
-            pictures.remote,
-            pictures.local,
-            fullscreen=fullscreen,
-            title=f"{settings.hall_name} · 远程手语翻译",
-            stop_when=lambda: closing.is_set() or not agent.is_alive(),
-            on_ready=on_ready,
-        )
+        with signals_close(closing.set):
+            run_terminal(
+                device.vm,
+                LoopButtons(device.vm, agent.loop),
+                pictures.remote,
+                pictures.local,
+                fullscreen=fullscreen,
+                title=f"{settings.hall_name} · 远程手语翻译",
+                stop_when=lambda: closing.is_set() or not agent.is_alive(),
+                on_ready=on_ready,
+            )
     finally:
         for task in tasks:
             task.cancel()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        agent.request_stop()
-        agent.join(15)
-    if agent.error is not None:
-        log.error("the sign-language agent stopped: %s", agent.error)
-        return 1
-    return 0
+        code = agent.finish()
+    return code
