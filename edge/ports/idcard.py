@@ -45,11 +45,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
+
+from edge.ports.serialline import SerialWorker
 
 log = logging.getLogger(__name__)
 
@@ -274,9 +275,12 @@ class SimIdCardReader:
 # --- SAM serial protocol ---------------------------------------------------------------------
 
 
-class SamIdCardReader:
+class SamIdCardReader(SerialWorker):
     """A reader speaking the SAM_V serial protocol, opened with pyserial's
     ``serial_for_url`` (``/dev/ttyUSB0``, ``socket://host:port``, ``loop://``)."""
+
+    thread_name = "idcard-sam"
+    busy = "reading"
 
     def __init__(
         self,
@@ -287,44 +291,15 @@ class SamIdCardReader:
         answer_timeout_s: float = 1.0,
         port: Any = None,
     ) -> None:
-        self.url = url
-        self.baudrate = baudrate
+        super().__init__(url, baudrate=baudrate, timeout_s=0.1, join_s=3.0, port=port)
         self.poll_s = poll_s
         self.answer_timeout_s = answer_timeout_s
-        self._port = port
-        self._thread: threading.Thread | None = None
-        self._running = threading.Event()
-        self._error = ""
         self._held = False  # the card on the reader was reported
         self.reads = 0
         self.rejected = 0
         """Answers dropped (bad checksum, bad length, garbled text)."""
 
-    @property
-    def state(self) -> str:
-        if self._error:
-            return f"error: {self._error}"
-        return "reading" if self._running.is_set() else "idle"
-
-    @property
-    def port(self) -> Any:
-        if self._port is None:
-            import serial
-
-            self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.1)
-        return self._port
-
-    def start(self, on_card: OnCard) -> None:
-        if self._thread is not None:
-            return
-        port = self.port
-        self._running.set()
-        self._thread = threading.Thread(
-            target=self._poll, args=(port, on_card), name="idcard-sam", daemon=True
-        )
-        self._thread.start()
-
-    def _poll(self, port: Any, on_card: OnCard) -> None:
+    def _run(self, port: Any, on_card: OnCard) -> None:
         frames = FrameReader(port)
         while self._running.is_set():
             try:
@@ -380,18 +355,6 @@ class SamIdCardReader:
         card = parse_card(answer.data)
         self._held = True
         return card
-
-    def stop(self) -> None:
-        self._running.clear()
-        if self._thread is not None:
-            self._thread.join(3.0)
-            self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-        if self._port is not None:
-            self._port.close()
-            self._port = None
 
 
 def _deliver(on_card: OnCard | None, card: CardRead) -> None:

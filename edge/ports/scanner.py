@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
+from edge.ports.serialline import SerialWorker
+
 log = logging.getLogger(__name__)
 
 OnCode = Callable[[str], None]
@@ -102,45 +104,19 @@ class SimScanner:
 # --- serial -----------------------------------------------------------------------------
 
 
-class SerialScanner:
+class SerialScanner(SerialWorker):
     """A barcode scanner on a serial line: one code per CR/LF-terminated line."""
+
+    thread_name = "scanner-serial"
+    busy = "scanning"
 
     def __init__(
         self, url: str, *, baudrate: int = 9600, repeat_s: float = 1.0, port: Any = None
     ) -> None:
-        self.url = url
-        self.baudrate = baudrate
-        self._port = port  # an open pyserial port (tests share one loop:// port)
+        super().__init__(url, baudrate=baudrate, timeout_s=0.2, join_s=2.0, port=port)
         self._repeats = _Repeats(repeat_s)
-        self._thread: threading.Thread | None = None
-        self._running = threading.Event()
-        self._error = ""
 
-    @property
-    def state(self) -> str:
-        if self._error:
-            return f"error: {self._error}"
-        return "scanning" if self._running.is_set() else "idle"
-
-    @property
-    def port(self) -> Any:
-        if self._port is None:
-            import serial
-
-            self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.2)
-        return self._port
-
-    def start(self, on_code: OnCode) -> None:
-        if self._thread is not None:
-            return
-        port = self.port
-        self._running.set()
-        self._thread = threading.Thread(
-            target=self._read, args=(port, on_code), name="scanner-serial", daemon=True
-        )
-        self._thread.start()
-
-    def _read(self, port: Any, on_code: OnCode) -> None:
+    def _run(self, port: Any, on_code: OnCode) -> None:
         buffer = b""
         while self._running.is_set():
             try:
@@ -161,18 +137,6 @@ class SerialScanner:
                 code = line.decode("utf-8", "replace").strip()
                 if code and len(code) <= MAX_CODE and self._repeats.fresh(code):
                     _deliver(on_code, code)
-
-    def stop(self) -> None:
-        self._running.clear()
-        if self._thread is not None:
-            self._thread.join(2.0)
-            self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-        if self._port is not None:
-            self._port.close()
-            self._port = None
 
 
 # --- camera ------------------------------------------------------------------------------
