@@ -22,7 +22,7 @@ from central.interpreting.live import OUTCOMES, STATUS_LABELS
 from central.interpreting.reportfiles import HEADERS, cells, to_csv, to_xlsx
 from central.interpreting.reports import interpreting_report
 from central.interpreting.service import interpreting_of
-from central.queueing.period import BadPeriod, Period, hall_zone
+from central.queueing.period import BadPeriod, Period, hall_period
 from central.queueing.views import render
 from central.state import HubState, StateDep
 
@@ -62,9 +62,9 @@ async def console_state(request: Request, user: InterpreterUser) -> dict[str, ob
 
 
 def _period(state: HubState, start: str | None, end: str | None) -> Period:
-    zone = hall_zone(state.settings.hub.display_timezone)
-    today = state.clock.now().astimezone(zone).date()
-    return Period.parse(start, end, zone=zone, today=today)
+    return hall_period(
+        start, end, timezone=state.settings.hub.display_timezone, now=state.clock.now()
+    )
 
 
 @router.get("/interpreting/stats", response_class=HTMLResponse, include_in_schema=False)

@@ -63,3 +63,10 @@ class Period:
         if (last - first).days >= MAX_DAYS:
             raise BadPeriod(f"统计范围最长 {MAX_DAYS} 天")
         return cls(first, last, zone)
+
+
+def hall_period(start: str | None, end: str | None, *, timezone: str, now: dt.datetime) -> Period:
+    """A report page's period in the hall's time zone; "today" by the hub's clock
+    (`HubState.clock`), so a simulated day's reports default to that day."""
+    zone = hall_zone(timezone)
+    return Period.parse(start, end, zone=zone, today=now.astimezone(zone).date())

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from central.deps import CsrfChecked, SessionDep
 from central.queueing.audit import fairness_page
 from central.queueing.fairness import verify_chain
-from central.queueing.period import BadPeriod, Period, hall_zone
+from central.queueing.period import BadPeriod, Period, hall_period
 from central.queueing.reportfiles import HEADERS, cells, to_csv, to_xlsx
 from central.queueing.reports import hall_report
 from central.queueing.views import HallManager, render
@@ -20,7 +20,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _period(state: HubState, start: str | None, end: str | None) -> Period:
-    return Period.parse(start, end, zone=hall_zone(state.settings.hub.display_timezone))
+    return hall_period(
+        start, end, timezone=state.settings.hub.display_timezone, now=state.clock.now()
+    )
 
 
 @router.get("/reports", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from central.auth.models import Role, User
 from central.deps import CsrfChecked, SessionDep, require_roles
-from central.queueing.period import BadPeriod, Period, hall_zone
+from central.queueing.period import BadPeriod, Period, hall_period, hall_zone
 from central.queueing.views import render
 from central.ratings import codes
 from central.ratings.report import MAX_ROWS, RatingRow, Tally, ratings_report
@@ -25,9 +25,9 @@ RatingViewer = Annotated[User, Depends(require_roles(Role.ADMIN, Role.MANAGER))]
 
 
 def _period(state: HubState, start: str | None, end: str | None) -> Period:
-    zone = hall_zone(state.settings.hub.display_timezone)
-    today = state.clock.now().astimezone(zone).date()
-    return Period.parse(start, end, zone=zone, today=today)
+    return hall_period(
+        start, end, timezone=state.settings.hub.display_timezone, now=state.clock.now()
+    )
 
 
 @router.get("/ratings", response_class=HTMLResponse, include_in_schema=False)
