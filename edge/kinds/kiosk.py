@@ -150,8 +150,9 @@ class Kiosk:
 
     # --- online ------------------------------------------------------------------------
 
-    async def _ask(self, request: TicketRequest) -> TicketReply | None:
-        """Send a request and wait for its reply; None when not sent or timed out."""
+    async def _ask(self, request: TicketRequest, *, void: bool = False) -> TicketReply | None:
+        """Send a request and wait for its reply; None when not sent or timed out.
+        With `void`, a request given up on is voided (`_give_up`)."""
         future: asyncio.Future[TicketReply] = asyncio.get_running_loop().create_future()
         self._pending[request.request_id] = future
         try:
@@ -162,8 +163,11 @@ class Kiosk:
                 async with asyncio.timeout(self.settings.request_timeout_s):
                     return await future
             except TimeoutError:
-                self._gave_up_at = time.monotonic()
-                log.warning("%s: no answer to request %s", self.device_id, request.request_id)
+                if void:
+                    self._give_up(request.request_id)
+                else:
+                    self._gave_up_at = time.monotonic()
+                    log.warning("%s: no answer to request %s", self.device_id, request.request_id)
                 return None
         finally:
             self._pending.pop(request.request_id, None)
@@ -205,36 +209,9 @@ class Kiosk:
             )
         except ValueError:
             raise TicketRefused("取号信息格式不正确，请重新选择") from None
-        future: asyncio.Future[TicketReply] = asyncio.get_running_loop().create_future()
-        self._pending[request.request_id] = future
-        try:
-            topic = self._device.topics.ticket_request(self._device.device_id)
-            if not self._device.send(topic, encode(request), qos=0):
-                return None  # not connected: nothing left the kiosk
-            try:
-                async with asyncio.timeout(self.settings.request_timeout_s):
-                    reply = await future
-            except TimeoutError:
-                self._give_up(request.request_id)
-                return None
-        finally:
-            self._pending.pop(request.request_id, None)
-        if not reply.ok:
-            raise TicketRefused(reply.reason or "暂时无法取号，请稍后再试")
-        if reply.number is None or reply.issued_at is None or reply.service is None:
-            raise TicketRefused("暂时无法取号，请稍后再试")
-        self.online_issued += 1
-        return IssuedTicket(
-            number=reply.number,
-            service=reply.service,
-            service_name=reply.service_name or reply.service,
-            issued_at=reply.issued_at,
-            citizen_url=reply.citizen_url or "",
-            ahead=reply.ahead,
-            minutes=reply.minutes,
-            offline=False,
-            priority=reply.priority,
-        )
+        # Not sent (not connected) or not answered in time: the caller issues offline.
+        reply = await self._ask(request, void=True)
+        return None if reply is None else self._ticket_of(reply)
 
     def _give_up(self, request_id: str) -> None:
         """The hub did not answer in time: issue offline, and make sure a ticket the
