@@ -11,15 +11,14 @@ RESULT_JSON with what each screen drew (`BoardHandle.snapshot`).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
 from display.board import BoardSettings, BoardViewModel
 from display.ui import demo
 from uikit.kivy_setup import SIZES, configure_kivy
+from uikit.shots import run_shot_script
 
 
 class StepClock:
@@ -93,36 +92,8 @@ def main() -> None:
     out_dir, result_path, orientation = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     out_dir.mkdir(parents=True, exist_ok=True)
     configure_kivy(orientation=orientation, size=SIZES[orientation])
-    from kivy.app import App
-    from kivy.uix.widget import Widget
-
-    from uikit.kivy_setup import register_cjk_font
-
-    register_cjk_font()
     result: dict[str, Any] = {"orientation": orientation, "shots": []}
-
-    class ShotApp(App):  # type: ignore[misc]
-        def build(self) -> Any:
-            return Widget()
-
-    app = ShotApp()
-
-    async def run_script() -> None:
-        try:
-            await script(app, out_dir, orientation, result)
-        except Exception:
-            result["failure"] = traceback.format_exc()
-        finally:
-            text = json.dumps(result, ensure_ascii=False, indent=1)
-            await asyncio.to_thread(result_path.write_text, text, "utf-8")
-            app.stop()
-
-    async def both() -> None:
-        task = asyncio.ensure_future(run_script())
-        await app.async_run(async_lib="asyncio")
-        await task
-
-    asyncio.run(both())
+    run_shot_script(lambda app: script(app, out_dir, orientation, result), result, result_path)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ RESULT_JSON with what each drew.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
 from signlang_terminal.viewmodel import TerminalViewModel
 from uikit.kivy_setup import configure_kivy
+from uikit.shots import run_shot_script
 
 PANE = (1280, 720)
 
@@ -83,37 +82,8 @@ def main() -> None:
     out_dir, result_path = Path(sys.argv[1]), Path(sys.argv[2])
     out_dir.mkdir(parents=True, exist_ok=True)
     configure_kivy(size=PANE)
-    from kivy.app import App
-    from kivy.uix.widget import Widget
-
-    from uikit.kivy_setup import register_cjk_font
-
-    register_cjk_font()
     result: dict[str, Any] = {"shots": []}
-
-    class ShotApp(App):  # type: ignore[misc]
-        def build(self) -> Any:
-            return Widget()
-
-    app = ShotApp()
-
-    async def run_script() -> None:
-        await asyncio.sleep(0.5)
-        try:
-            await script(out_dir, result)
-        except Exception:
-            result["failure"] = traceback.format_exc()
-        finally:
-            text = json.dumps(result, ensure_ascii=False, indent=1)
-            await asyncio.to_thread(result_path.write_text, text, "utf-8")
-            app.stop()
-
-    async def both() -> None:
-        task = asyncio.ensure_future(run_script())
-        await app.async_run(async_lib="asyncio")
-        await task
-
-    asyncio.run(both())
+    run_shot_script(lambda _app: script(out_dir, result), result, result_path, settle_s=0.5)
 
 
 if __name__ == "__main__":
