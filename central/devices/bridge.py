@@ -378,8 +378,11 @@ class HubBridge:
         while True:
             batch = [await queue.get()]
             # Linger a moment so a burst becomes one transaction (and a command
-            # and its result one row); nothing a person waits for is written here.
-            await asyncio.sleep(_LINGER_S)
+            # and its result one row). Not for a device event: a clerk waits on
+            # a caller's press, whose verb runs once the event is stored. Events
+            # still batch while the writer is busy with the batch before.
+            if not isinstance(batch[0], EventWrite):
+                await asyncio.sleep(_LINGER_S)
             while len(batch) < _BATCH_MAX and not queue.empty():
                 batch.append(queue.get_nowait())
             try:

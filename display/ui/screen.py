@@ -13,19 +13,29 @@ about 60 labels of large CJK text, each a new texture, which in software GL
 cost 150–250 ms a change on a loaded Pi-class box; updating in place touches
 only the labels whose text changed. The notice ticker keeps scrolling across
 both.
+
+Every frame is drawn whole (the ticker moves ~30 times a second), and on a
+box without a GPU (Mesa's llvmpipe) a frame costs in proportion to the pixels
+filled: the dark ground is the window's clear colour, not a full-screen
+rectangle drawn over it, and the ticker clips by scissor, not by a stencil
+(which draws the bar twice more each frame). Together they took a 1920×1080
+frame from ~50 to ~30 ms on the benchmark machine (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from kivy.clock import Clock
 from kivy.core.window import Window
+from kivy.graphics import Color, Rectangle
+from kivy.graphics.scissor_instructions import ScissorPop, ScissorPush
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
-from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from display.board import BoardView, BoardViewModel, CallRow, WaitRow, WindowPanel
@@ -65,17 +75,39 @@ def _set(widget: Label, text: str, color: RGBA | None = None) -> None:
         widget.color = color
 
 
-class Ticker(StencilView):  # type: ignore[misc]
+class Ticker(Widget):  # type: ignore[misc]
     """The notices, scrolling right to left, clipped to the bar."""
 
     def __init__(self, height: float) -> None:
         super().__init__(size_hint_y=None, height=height)
         paint(self, BAR)
+        with self.canvas.before:
+            self._clip = ScissorPush(x=0, y=0, width=1, height=1)
+        with self.canvas.after:
+            ScissorPop()
+        self.bind(pos=self._follow, size=self._follow)
         self._label = Label(text="", font_size=height * 0.55, color=TEXT, size_hint=(None, None))
         self._label.bind(texture_size=lambda w, s: setattr(w, "size", s))
         self.add_widget(self._label)
         self._x = 0.0
         self._event = Clock.schedule_interval(self._scroll, 1 / 30)
+
+    def _follow(self, *_: Any) -> None:
+        # Window coordinates, whatever transforms apply (see `unclipped`).
+        x, y = (int(v) for v in self.to_window(*self.pos))
+        self._clip.x, self._clip.y = x, y
+        self._clip.width, self._clip.height = int(self.width), int(self.height)
+
+    @contextlib.contextmanager
+    def unclipped(self) -> Iterator[None]:
+        """For a picture: an export draws flipped into its own buffer, where a
+        window-space scissor would cut the wrong strip (the text there only
+        runs off the sides, which the picture's edges cut anyway)."""
+        self._clip.x, self._clip.y, self._clip.width, self._clip.height = 0, 0, 1 << 15, 1 << 15
+        try:
+            yield
+        finally:
+            self._follow()
 
     @property
     def text(self) -> str:
@@ -240,7 +272,10 @@ class BoardScreen(BoxLayout):  # type: ignore[misc]
         super().__init__(orientation="vertical")
         self.vm = vm
         self.portrait = orientation == "portrait"
-        paint(self, GROUND)
+        Window.clearcolor = GROUND  # the ground: cleared, not filled (see above)
+        with self.canvas.before:
+            Color(*GROUND)
+            self._export_ground = Rectangle(size=(0, 0))
         self.renders = 0
         """Views put on screen (each change of what the board shows)."""
         self.builds = 0
@@ -258,6 +293,16 @@ class BoardScreen(BoxLayout):  # type: ignore[misc]
         self._trigger = Clock.create_trigger(self.refresh, 0)
         Window.bind(size=lambda *_: self.redraw())
         self.refresh()
+
+    def export_to_png(self, filename: str, *args: Any, **kwargs: Any) -> Any:
+        """A picture of the board with its ground (an export does not clear to the
+        window's colour, so the ground is filled under it for the picture only)."""
+        self._export_ground.pos, self._export_ground.size = self.pos, self.size
+        try:
+            with self.ticker.unclipped():
+                return super().export_to_png(filename, *args, **kwargs)
+        finally:
+            self._export_ground.size = (0, 0)
 
     def u(self, px: float) -> float:
         """Pixels of a 1080-wide (portrait) or 1080-high (landscape) design, scaled."""
