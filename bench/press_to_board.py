@@ -634,10 +634,14 @@ def _queueing(
     def at(iso: str) -> dt.datetime:
         return dt.datetime.fromisoformat(iso)
 
-    played = [r for r in board.voice if at(r["queued_at"]) >= phase_start and r["first_sample_at"]]
+    reports = [r for r in board.voice if at(r["queued_at"]) >= phase_start]
+    played = [r for r in reports if r["first_sample_at"]]
     waits = [(at(r["first_sample_at"]) - at(r["queued_at"])).total_seconds() for r in played]
+    statuses = {s: sum(r["status"] == s for r in reports) for s in ("played", "skipped", "failed")}
     return {
         "played_at_real_pace": len(played),
+        # The backlog policy: a call that waited too long is skipped, not said late.
+        "reports_by_status": statuses,
         "longest_wait_s": round(max(waits), 1) if waits else None,
         **backlog,
     }
