@@ -397,24 +397,52 @@ def devices_bind(
     device_id: Annotated[str, typer.Argument(help="caller id, e.g. caller-07")],
     window: Annotated[int | None, typer.Option(min=1, help="window number")] = None,
     unbind: Annotated[bool, typer.Option("--unbind", help="remove the binding")] = False,
+    transfer_to: Annotated[
+        str | None,
+        typer.Option("--transfer-to", help="service code the transfer button sends tickets to"),
+    ] = None,
+    no_transfer: Annotated[
+        bool, typer.Option("--no-transfer", help="remove the transfer target")
+    ] = False,
 ) -> None:
-    """Bind a caller to a window: its buttons then act there (published in its config)."""
-    from central.devices.admin import WindowMissing, bind_window
+    """Bind a caller to a window: its buttons then act there (published in its config).
+
+    ``--transfer-to`` sets the service its transfer button sends the ticket
+    being served to (a button box cannot choose one); without a target the
+    button is refused and the clerk transfers on the workstation page.
+    """
+    from central.devices.admin import ServiceMissing, WindowMissing, bind_caller
     from central.devices.service import DeviceNotFound, SettingsInvalid
 
-    if (window is None) == (not unbind):
-        typer.echo("请用 --window N 指定窗口，或用 --unbind 解除绑定", err=True)
+    if (window is not None and unbind) or (transfer_to is not None and no_transfer):
+        typer.echo("--window 与 --unbind、--transfer-to 与 --no-transfer 不能同时使用", err=True)
+        raise typer.Exit(2)
+    values: dict[str, Any] = {}
+    if window is not None or unbind:
+        values["window"] = window
+    if transfer_to is not None or no_transfer:
+        values["transfer_to"] = transfer_to.strip() if transfer_to else None
+    if not values:
+        typer.echo(
+            "请用 --window N 指定窗口、--unbind 解除绑定，或用 --transfer-to 业务代码 设置转办键",
+            err=True,
+        )
         raise typer.Exit(2)
     try:
-        bound = bind_window(settings(), device_id, None if unbind else window)
+        bound = bind_caller(settings(), device_id, values)
     except DeviceNotFound:
         typer.echo(f"设备 {device_id} 尚未上线过", err=True)
         raise typer.Exit(1) from None
-    except (SettingsInvalid, WindowMissing) as exc:
+    except (SettingsInvalid, WindowMissing, ServiceMissing) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    done = f"已绑定到 {window} 号窗口" if not unbind else "已解除窗口绑定"
-    typer.echo(f"呼叫器 {device_id} {done}（配置版本 {bound.snapshot.config_version}）")
+    done = []
+    if "window" in values:
+        done.append(f"已绑定到 {window} 号窗口" if window is not None else "已解除窗口绑定")
+    if "transfer_to" in values:
+        target = values["transfer_to"]
+        done.append(f"转办键转到业务 {target}" if target else "已取消转办键的业务")
+    typer.echo(f"呼叫器 {device_id} {'，'.join(done)}（配置版本 {bound.snapshot.config_version}）")
     if not bound.published:
         typer.echo("消息服务器暂不可达：中心重新连接后会下发该配置", err=True)
 
@@ -440,6 +468,18 @@ def devices_display(
         bool | None, typer.Option("--announce/--silent", help="announce new calls")
     ] = None,
     serial_lines: Annotated[int | None, typer.Option(help="lines for a serial LED board")] = None,
+    voice_repeat: Annotated[
+        int | None, typer.Option(help="times each call is said (over the device's own)")
+    ] = None,
+    voice_busy_repeat: Annotated[
+        int | None, typer.Option(help="times a call is said while others wait behind it")
+    ] = None,
+    voice_max_wait_s: Annotated[
+        float | None, typer.Option(help="skip a call that waited longer (0: never)")
+    ] = None,
+    voice_chime: Annotated[
+        bool | None, typer.Option("--chime/--no-chime", help="a chime before each call")
+    ] = None,
     reset: Annotated[
         list[str] | None, typer.Option(help="a setting back to its default (repeatable)")
     ] = None,
@@ -459,6 +499,10 @@ def devices_display(
         "calls_shown": calls_shown,
         "announce": announce,
         "serial_lines": serial_lines,
+        "voice_repeat": voice_repeat,
+        "voice_busy_repeat": voice_busy_repeat,
+        "voice_max_wait_s": voice_max_wait_s,
+        "voice_chime": voice_chime,
     }
     values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     values |= dict.fromkeys(reset or [])

@@ -203,7 +203,17 @@ class SignlangSettings(Section):
         description="ALSA output device (aplay -D) for the interpreter's voice; unset: not played",
     )
     ask_recording_consent: bool = Field(
-        False, description="ask the citizen on screen whether the call may be recorded"
+        False,
+        description="ask the citizen on screen whether the call may be recorded "
+        "(off: never recorded)",
+    )
+    recordings_dir: Path | None = Field(
+        None,
+        description="where consented calls are recorded "
+        "(default: {data_dir}/devices/{id}/recordings)",
+    )
+    recordings_keep_days: int = Field(
+        30, ge=1, le=3650, description="recordings older than this are deleted (start, each call)"
     )
 
 
@@ -290,12 +300,28 @@ class OpenCvCameraPort(Section):
     fps: int = Field(25, ge=5, le=60, description="requested camera frame rate")
 
 
+class Tm1637Port(Section):
+    """A 4-digit 7-segment TM1637 module on two GPIO lines (`edge.ports.segments`)."""
+
+    kind: Literal["tm1637"] = "tm1637"
+    clk: int = Field(ge=0, le=27, description="BCM pin wired to the module's CLK")
+    dio: int = Field(ge=0, le=27, description="BCM pin wired to the module's DIO")
+    brightness: int = Field(4, ge=0, le=7, description="0 (dimmest) to 7")
+
+    @model_validator(mode="after")
+    def _two_pins(self) -> Tm1637Port:
+        if self.clk == self.dio:
+            raise ValueError("CLK and DIO need two different pins")
+        return self
+
+
 ButtonsPort = Annotated[SimPort | GpioButtonsPort, Field(discriminator="kind")]
 ScannerPort = Annotated[
     SimPort | CameraScannerPort | SerialScannerPort, Field(discriminator="kind")
 ]
 LedPort = Annotated[SimPort | GpioLedPort, Field(discriminator="kind")]
 IdCardPort = Annotated[SimPort | SamIdCardPort, Field(discriminator="kind")]
+DigitsPort = Annotated[SimPort | Tm1637Port, Field(discriminator="kind")]
 
 
 class PortsSettings(Section):
@@ -322,6 +348,10 @@ class PortsSettings(Section):
     )
     idcard: IdCardPort = Field(
         default_factory=SimPort, description='kiosk 居民身份证 reader (kind = "sam")'
+    )
+    digits: DigitsPort = Field(
+        default_factory=SimPort,
+        description='caller ticket display, 4-digit 7-segment (kind = "tm1637")',
     )
 
 

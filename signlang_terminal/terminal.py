@@ -8,6 +8,15 @@ screen to the call. ``Hangup``/``Ended`` from the hub, 结束通话 on the scree
 a failed connection or a lost hub all end the call the same way: the peer
 connection is closed with every track, consumer and transport (`TerminalPeer.
 close`), so nothing of a call outlives it.
+
+Recording (docs/interpreting.md, "Recording"): only when the request this
+terminal sent carried ``consent_recording=true`` (the citizen pressed 同意录像
+and the terminal asks at all), from the first received picture of each peer
+connection to its end, one segment per peer connection
+(`signlang_terminal.media.recording`). Every ending path stops the recording
+(its last frames are written while the peer closes); each segment's report
+goes to `on_recording` (the device kind emits it as an event) and old
+recordings are purged.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.recording import RecordingReport
 from broker.signalling import (
     Connected,
     Ended,
@@ -32,6 +42,12 @@ from broker.signalling import (
     ToSide,
 )
 from signlang_terminal.media.peer import TerminalPeer, return_freed_memory
+from signlang_terminal.media.recording import (
+    CallRecording,
+    RecordingStore,
+    State,
+    failure_text,
+)
 from signlang_terminal.signalling import SignallingClient
 from signlang_terminal.viewmodel import Phase, TerminalViewModel
 
@@ -39,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # Builds the peer of one call; `on_picture` is called for each received frame.
 PeerFactory = Callable[[Callable[[Any], None]], TerminalPeer]
+# Takes the report of each recorded segment (the device kind emits it as an event).
+RecordingSink = Callable[[RecordingReport], None]
 
 
 @dataclass
@@ -54,12 +72,27 @@ class CallTimes:
 
 
 class Terminal:
-    def __init__(self, vm: TerminalViewModel, make_peer: PeerFactory) -> None:
+    def __init__(
+        self,
+        vm: TerminalViewModel,
+        make_peer: PeerFactory,
+        *,
+        recordings: RecordingStore | None = None,
+        on_recording: RecordingSink | None = None,
+    ) -> None:
         self.vm = vm
         self.make_peer = make_peer
         self.client: SignallingClient | None = None
         self.peer: TerminalPeer | None = None
         self.request_id: str | None = None
+        # Where consented calls are recorded (None: never recorded), and who
+        # hears of each segment.
+        self.recordings = recordings
+        self.on_recording = on_recording
+        self.recording: CallRecording | None = None
+        self.recording_reports: deque[RecordingReport] = deque(maxlen=16)
+        self._consent = False  # what the request in progress told the hub
+        self._segment = 0  # the request's last segment
         # Requests already over: the hub's late word about one of them (its
         # `Ended` after the citizen hung up and pressed again) is not news.
         self.past_requests: deque[str] = deque(maxlen=16)
@@ -133,6 +166,9 @@ class Terminal:
     async def _request(self, consent: bool) -> None:
         self.times = CallTimes(pressed=time.monotonic())
         self._forget_request()
+        # Consent counts only when the question was asked on this screen.
+        self._consent = consent = consent and self.vm.ask_consent
+        self._segment = 0
         if self.client is None or not await self.client.send(Request(consent_recording=consent)):
             self.vm.ended("暂时无法呼叫，请稍后再试")
 
@@ -195,9 +231,12 @@ class Terminal:
         await self.client.send(Sdp(request_id=message.request_id, sdp_type="offer", sdp=sdp))
 
     def _on_picture(self, _frame: Any) -> None:
+        if self.peer is None:
+            return  # a last frame of a peer being closed: not this call's media
         if self.times.first_frame is None:
             self.times.first_frame = time.monotonic()
             self.vm.media_up()
+            self._start_recording()
 
     def _on_pc_state(self, peer: TerminalPeer) -> None:
         if peer is self.peer and peer.state == "failed":
@@ -214,12 +253,105 @@ class Terminal:
         peer, self.peer = self.peer, None
         if peer is not None:
             self.times.ended = time.monotonic()
-            await peer.close()
+            # The recording's last frames are written while the peer closes.
+            await asyncio.gather(self._stop_recording(peer), peer.close())
             speaker = peer.loudspeaker
             self._speaker_after = speaker.problem or ("off" if speaker.device is None else "idle")
             del peer
             await asyncio.to_thread(return_freed_memory)
             self.calls_closed += 1
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _start_recording(self) -> None:
+        """The first picture of a peer connection: record it when the citizen agreed."""
+        peer, request_id = self.peer, self.request_id
+        if (
+            not self._consent
+            or self.recordings is None
+            or peer is None
+            or request_id is None
+            or self.recording is not None
+        ):
+            return
+        try:
+            segment, path = self.recordings.next_path(request_id, after=self._segment)
+        except (OSError, ValueError) as exc:
+            self._segment += 1
+            reason = failure_text(exc, "无法创建录像目录")
+            log.warning("call %s: not recorded: %s", request_id, reason)
+            self._report(RecordingReport(request_id=request_id, segment=self._segment,
+                                         reason=reason))  # fmt: skip
+            return
+        self._segment = segment
+        video = peer.video
+        recording = CallRecording(
+            path,
+            request_id,
+            segment,
+            remote=lambda: _newest(peer),
+            local=lambda: video.last_picture,
+            on_state=self._recording_state,
+        )
+        try:
+            recording.start()
+        except Exception as exc:  # e.g. no thread to be had: the call goes on
+            log.exception("call %s: recording not started", request_id)
+            self._report(RecordingReport(request_id=request_id, segment=segment,
+                                         reason=failure_text(exc, "录像未能开始")))  # fmt: skip
+            return
+        self.recording = recording
+        peer.audio_taps.append(recording.feed_audio)
+        log.info("call %s: recording to %s", request_id, path.name)
+
+    def _recording_state(self, _state: State) -> None:
+        recording = self.recording
+        self.vm.recording_shown(recording is not None and recording.recording)
+
+    async def _stop_recording(self, peer: TerminalPeer) -> None:
+        recording, self.recording = self.recording, None
+        if recording is None:
+            return
+        with contextlib.suppress(ValueError):
+            peer.audio_taps.remove(recording.feed_audio)
+        self.vm.recording_shown(False)
+        try:
+            report = await recording.stop()
+        except Exception as exc:  # never let the recording keep the call from ending
+            log.exception("call %s: recording not stopped cleanly", recording.request_id)
+            report = RecordingReport(request_id=recording.request_id, segment=recording.segment,
+                                     reason=failure_text(exc, "录像结束失败"))  # fmt: skip
+        if report.saved:
+            log.info("call %s: recorded %s (%.1f s, %d bytes)", report.request_id, report.file,
+                     report.duration_s, report.bytes)  # fmt: skip
+        self._report(report)
+        self._spawn(self.purge_recordings())
+
+    def _report(self, report: RecordingReport) -> None:
+        self.recording_reports.append(report)
+        if self.on_recording is not None:
+            try:
+                self.on_recording(report)
+            except Exception:
+                log.exception("recording report %s-%d not sent", report.request_id, report.segment)
+
+    async def purge_recordings(self) -> list[str]:
+        """Delete recordings older than the store keeps them (at start, after each call)."""
+        store = self.recordings
+        if store is None:
+            return []
+        keep = frozenset({self.recording.path}) if self.recording is not None else frozenset()
+        try:
+            return await asyncio.to_thread(store.purge, None, keep)
+        except Exception:
+            log.exception("recordings not purged")
+            return []
+
+
+def _newest(peer: TerminalPeer) -> Any:
+    """The newest received picture of `peer` (read by the recording's thread)."""
+    meter = peer.video_in
+    return meter.latest if meter is not None else None
 
 
 def _ended_text(message: Hangup | Ended) -> str:

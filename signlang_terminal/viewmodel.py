@@ -2,7 +2,8 @@
 
 The citizen screen: the big 呼叫手语翻译 button; optionally the recording
 consent question; waiting with the queue position and expected wait; the
-call (interpreter large, citizen small), the text lines and 结束通话; a short
+call (interpreter large, citizen small, a small 录像中 mark while it is
+recorded), the text lines and 结束通话; a short
 "call ended" page before it is ready again. The clerk screen: call status,
 interpreter, duration, and the text the interpreter typed.
 
@@ -24,6 +25,7 @@ from typing import Final
 
 MAX_LINES: Final = 50
 ENDED_SHOW_S: Final = 6.0
+RECORDING_MARK: Final = "● 录像中"
 
 
 class Phase(StrEnum):
@@ -55,6 +57,7 @@ class CitizenView:
     show_video: bool = False
     lines: tuple[TextLine, ...] = ()
     can_type: bool = False
+    recording: str | None = None  # the small 录像中 mark while the call is recorded
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class TerminalViewModel:
         self.reason: str | None = None
         self.lines: deque[TextLine] = deque(maxlen=MAX_LINES)
         self._call_started: float | None = None
+        self._recording = False  # the call is being recorded right now
         self._ended_at: float | None = None
         self._offline_after = False  # the ended page gives way to "offline", not "idle"
         self._listeners: list[Callable[[], None]] = []
@@ -141,6 +145,7 @@ class TerminalViewModel:
         self.lines.clear()
         self.position = self.expected_wait_s = None
         self.interpreter = self.reason = None
+        self._recording = False
         self._set(Phase.REQUESTING)
         self.request_call(consent)
 
@@ -192,6 +197,12 @@ class TerminalViewModel:
             self._call_started = self._clock()
             self._set(Phase.IN_CALL)
 
+    def recording_shown(self, on: bool) -> None:
+        """The controller: the call's recording runs (or stopped, or failed)."""
+        if on != self._recording:
+            self._recording = on
+            self._changed()
+
     def text_received(self, text: str) -> None:
         if self.phase in (Phase.CONNECTING, Phase.IN_CALL):
             self.lines.append(TextLine("翻译员", text))
@@ -201,6 +212,7 @@ class TerminalViewModel:
         if self.phase in (Phase.IDLE, Phase.OFFLINE, Phase.ENDED) and not offline:
             return
         self.reason = reason or "通话已结束"
+        self._recording = False
         self._ended_at = self._clock()
         self._offline_after = offline
         self._set(Phase.ENDED)
@@ -264,6 +276,7 @@ class TerminalViewModel:
                 show_video=True,
                 lines=lines,
                 can_type=True,
+                recording=RECORDING_MARK if self._recording else None,
             )
         return view(p, self.reason or "通话已结束", "感谢使用远程手语翻译服务", lines=lines)
 

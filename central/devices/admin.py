@@ -1,10 +1,11 @@
 """Device registry changes from the command line (`anxin devices …`).
 
-`bind_window` writes the binding to the registry, then publishes the
-device's retained config itself (as the hub's MQTT user), so that a caller
-learns its window even while the hub runs; a running hub picks the new
-settings up into its own snapshot at the device's next birth and publishes
-them again whenever it reconnects.
+`bind_caller` writes a caller's window binding and transfer target
+(``transfer_to``, the service its transfer button sends a ticket to) to the
+registry, then publishes the device's retained config itself (as the hub's
+MQTT user), so that a caller learns its window even while the hub runs; a
+running hub picks the new settings up into its own snapshot at the device's
+next birth and publishes them again whenever it reconnects.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class WindowMissing(LookupError):
     pass
 
 
+class ServiceMissing(LookupError):
+    pass
+
+
 @dataclass(frozen=True)
 class Bound:
     snapshot: DeviceSnapshot
@@ -34,19 +39,27 @@ class Bound:
 
 
 def bind_window(settings: Settings, device_id: str, window: int | None) -> Bound:
-    """Bind a caller to a window (None: unbind). Raises `service.DeviceNotFound`,
-    `service.SettingsInvalid` or `WindowMissing`, changing nothing."""
-    from central.queueing.callers import window_exists
+    """Bind a caller to a window (None: unbind); see `bind_caller`."""
+    return bind_caller(settings, device_id, {"window": window})
+
+
+def bind_caller(settings: Settings, device_id: str, values: dict[str, Any]) -> Bound:
+    """Set a caller's ``window`` and / or ``transfer_to`` (a key left out stays
+    as it is; None removes it). Raises `service.DeviceNotFound`,
+    `service.SettingsInvalid`, `WindowMissing` or `ServiceMissing` (Chinese
+    reasons), changing nothing."""
+    from central.queueing.callers import service_exists, window_exists
 
     upgrade_database(settings)
     engine = make_engine(database_url(settings))
     try:
         with make_sessionmaker(engine)() as session:
+            window, target = values.get("window"), values.get("transfer_to")
             if window is not None and not window_exists(session, window):
                 raise WindowMissing(f"大厅没有 {window} 号窗口")
-            device = service.update_settings(
-                session, device_id=device_id, values={"window": window}
-            )
+            if target is not None and not service_exists(session, target):
+                raise ServiceMissing(f"大厅没有业务 {target}")
+            device = service.update_settings(session, device_id=device_id, values=values)
             session.commit()
             snap = DeviceSnapshot.of(device)
     finally:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from display.board.settings import BoardKind, BoardSettings
+from display.voice.settings import VoiceSettings
 
 BOARD_LABELS: Final[dict[str, str]] = {
     BoardKind.HALL: "综合屏",
@@ -35,16 +36,24 @@ LABELS: Final[dict[str, str]] = {
     "calls_shown": "显示的呼叫条数",
     "announce": "语音播报",
     "serial_lines": "LED 屏行数",
+    "voice_repeat": "每次呼叫播报遍数",
+    "voice_busy_repeat": "排队较多时播报遍数",
+    "voice_max_wait_s": "语音积压超时",
+    "voice_chime": "呼叫前提示音",
 }
 
 _RANGES: Final[dict[str, tuple[float, float, str]]] = {
     "highlight_s": (1, 30, "秒"),
     "calls_shown": (1, 20, "条"),
     "serial_lines": (1, 8, "行"),
+    "voice_repeat": (1, 5, "遍"),
+    "voice_busy_repeat": (1, 5, "遍"),
+    "voice_max_wait_s": (0, 3600, "秒"),
 }
 _MAX_TEXT: Final = {"area": 32, "title": 40}
 MAX_NOTICES: Final = 20
 MAX_NOTICE_CHARS: Final = 200
+_DEVICE_REPEAT: Final[int] = VoiceSettings.model_fields["repeat"].default
 
 
 def check_value(name: str, value: Any) -> Any:
@@ -71,16 +80,16 @@ def check_value(name: str, value: Any) -> Any:
             if any(len(v) > MAX_NOTICE_CHARS for v in items):
                 raise ValueError(f"每条滚动通知最多 {MAX_NOTICE_CHARS} 个字")
         return items
-    if name == "announce":
+    if name in ("announce", "voice_chime"):
         if not isinstance(value, bool):
-            raise ValueError("语音播报应为开或关")
+            raise ValueError(f"{label}应为开或关")
         return value
     if name == "window":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError("窗口号应为正整数")
         return value
     low, high, unit = _RANGES[name]
-    whole = name != "highlight_s"
+    whole = name not in ("highlight_s", "voice_max_wait_s")
     kind_ok = isinstance(value, int) if whole else isinstance(value, int | float)
     if isinstance(value, bool) or not kind_ok:
         raise ValueError(f"{label}应为{'整数' if whole else '数字'}")
@@ -96,6 +105,11 @@ def check_document(settings: Mapping[str, Any]) -> None:
         raise ValueError("区域屏需要填写区域代码")
     if board == BoardKind.WINDOW and settings.get("window") is None:
         raise ValueError("窗口屏需要填写窗口号")
+    repeat, busy = settings.get("voice_repeat"), settings.get("voice_busy_repeat")
+    if busy is not None and busy > (repeat if repeat is not None else _DEVICE_REPEAT):
+        # The device's own repeat is not known here: its default is assumed
+        # (a device whose file says less refuses the pair and keeps its own).
+        raise ValueError("排队较多时播报遍数不能多于每次呼叫播报遍数")
     try:
         BoardSettings.model_validate(dict(settings))
     except ValidationError as exc:  # a rule the checks above do not know yet
@@ -158,6 +172,11 @@ def parse_form(fields: Mapping[str, str]) -> dict[str, Any]:
         "calls_shown": number("calls_shown", True),
         "announce": bool(fields.get("announce")),
         "serial_lines": number("serial_lines", True),
+        "voice_repeat": number("voice_repeat", True),
+        "voice_busy_repeat": number("voice_busy_repeat", True),
+        "voice_max_wait_s": number("voice_max_wait_s", False),
+        # A select: blank keeps the device's own; "on" / "off" set it.
+        "voice_chime": {"on": True, "off": False}.get(text("voice_chime")),
     }
     return out
 
@@ -172,4 +191,6 @@ def summary(settings: Mapping[str, Any]) -> str:
         parts.append(f"{settings['window']} 号窗口")
     if settings.get("announce") is False:
         parts.append("不播报")
+    elif settings.get("voice_repeat") is not None:
+        parts.append(f"播报 {settings['voice_repeat']} 遍")
     return " · ".join(parts)

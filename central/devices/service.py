@@ -45,7 +45,7 @@ FINAL_STATUSES = frozenset(
 # display's are its board settings (`central.devices.boards`, checked with
 # the board's own `display.board.settings.BoardSettings`).
 DEVICE_SETTINGS: Final[dict[str, dict[str, tuple[type, str]]]] = {
-    DeviceKind.CALLER: {"window": (int, "窗口号")},
+    DeviceKind.CALLER: {"window": (int, "窗口号"), "transfer_to": (str, "转办业务")},
     DeviceKind.DISPLAY: {
         "board": (str, "屏幕类型"),
         "area": (str, "区域代码"),
@@ -57,6 +57,10 @@ DEVICE_SETTINGS: Final[dict[str, dict[str, tuple[type, str]]]] = {
         "calls_shown": (int, "显示的呼叫条数"),
         "announce": (bool, "语音播报"),
         "serial_lines": (int, "LED 屏行数"),
+        "voice_repeat": (int, "每次呼叫播报遍数"),
+        "voice_busy_repeat": (int, "排队较多时播报遍数"),
+        "voice_max_wait_s": (float, "语音积压超时"),
+        "voice_chime": (bool, "呼叫前提示音"),
     },
 }
 

@@ -32,6 +32,8 @@ router = APIRouter(tags=["pages"], dependencies=[CsrfChecked])
 
 # A ping should feel instant; a device that needs longer is in trouble anyway.
 PING_TIMEOUT_S = 3.0
+# The bind form's "no transfer target" (a service code cannot be "-").
+NO_TARGET = "-"
 
 RESULT_LABELS = {
     ResultStatus.SUCCEEDED: "成功",
@@ -125,10 +127,10 @@ def devices_page(
     devices = service.list_devices(db)
     context = _table_context(db, state, user, devices, oob=False)
     table = _table(request, state, context)
+    targets = transfer_targets_in(db)
+    names = dict(targets)
     callers = [
-        {"id": d.id, "window": (d.settings or {}).get("window")}
-        for d in devices
-        if d.kind == DeviceKind.CALLER and not d.retired
+        _caller_form(d, names) for d in devices if d.kind == DeviceKind.CALLER and not d.retired
     ]
     displays = [_display_form(d) for d in devices if d.kind == DeviceKind.DISPLAY and not d.retired]
     return state.templates.TemplateResponse(
@@ -137,6 +139,8 @@ def devices_page(
         {
             "is_admin": user.role_enum == Role.ADMIN,
             "callers": callers,
+            "transfer_targets": targets,
+            "no_target": NO_TARGET,
             "displays": displays,
             "board_labels": boards.BOARD_LABELS,
             "user": user,
@@ -179,6 +183,23 @@ async def ping(
     return _flash(request, state, text, ok=ok)
 
 
+def _caller_form(d: Device, names: dict[str, str]) -> dict[str, Any]:
+    """A caller's binding as the form's field values and a one-line summary."""
+    s = d.settings or {}
+    window, target = s.get("window"), s.get("transfer_to")
+    parts = [f"{window} 号窗口" if window else "未绑定窗口"]
+    if target:
+        parts.append(f"转办键：{names.get(target, target)}（{target}）")
+    else:
+        parts.append("转办键未设置")
+    return {
+        "id": d.id,
+        "window": "" if window is None else str(window),
+        "transfer_to": target or NO_TARGET,
+        "summary": " · ".join(parts),
+    }
+
+
 @router.post("/devices/bind", response_class=HTMLResponse)
 async def bind(
     request: Request,
@@ -187,20 +208,38 @@ async def bind(
     _user: DeviceAdmin,
     device_id: Annotated[str, Form()],
     window: Annotated[str, Form()] = "",
+    transfer_to: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
-    """Bind a caller to a window (blank: unbind); the caller gets it in its config."""
+    """Bind a caller to a window (blank: unbind) and set the service its transfer
+    button sends tickets to (`NO_TARGET`: none; a form without the field leaves
+    it, and so does a blank, which FastAPI cannot tell from a missing field);
+    the caller gets both in its config."""
     text = window.strip()
     if text and not text.isdigit():
         return _flash(request, state, "窗口号应为正整数", ok=False)
     number = int(text) if text else None
     if number is not None and not await asyncio.to_thread(window_exists_in, db, number):
         return _flash(request, state, f"大厅没有 {number} 号窗口", ok=False)
+    values: dict[str, Any] = {"window": number}
+    if transfer_to is not None:
+        target = None if transfer_to.strip() == NO_TARGET else transfer_to.strip()
+        if target is not None and not await asyncio.to_thread(service_exists_in, db, target):
+            return _flash(request, state, f"大厅没有业务 {target}", ok=False)
+        values["transfer_to"] = target
     try:
-        await state.bridge.update_settings(device_id, {"window": number})
+        await state.bridge.update_settings(device_id, values)
     except (DeviceNotFound, SettingsInvalid) as exc:
         return _flash(request, state, _reason(exc), ok=False)
     done = f"已绑定到 {number} 号窗口" if number is not None else "已解除窗口绑定"
+    if transfer_to is not None:
+        target = values["transfer_to"]
+        done += f"，转办键转到业务 {target}" if target else "，转办键未设置"
     return _flash(request, state, f"呼叫器 {device_id} {done}", ok=True)
+
+
+def _chime_choice(value: object) -> str:
+    """The chime select: the device's own ("") unless the hub set it."""
+    return "on" if value is True else "off" if value is False else ""
 
 
 def _display_form(d: Device) -> dict[str, Any]:
@@ -224,6 +263,10 @@ def _display_form(d: Device) -> dict[str, Any]:
         "calls_shown": shown("calls_shown"),
         "announce": s.get("announce", True) is not False,
         "serial_lines": shown("serial_lines"),
+        "voice_repeat": shown("voice_repeat"),
+        "voice_busy_repeat": shown("voice_busy_repeat"),
+        "voice_max_wait_s": shown("voice_max_wait_s"),
+        "voice_chime": _chime_choice(s.get("voice_chime")),
     }
 
 
@@ -252,6 +295,21 @@ def window_exists_in(db: Session, number: int) -> bool:
         return window_exists(db, number)
     finally:
         db.rollback()
+
+
+def service_exists_in(db: Session, code: str) -> bool:
+    from central.queueing.callers import service_exists
+
+    try:
+        return service_exists(db, code)
+    finally:
+        db.rollback()
+
+
+def transfer_targets_in(db: Session) -> list[tuple[str, str]]:
+    from central.queueing.callers import transfer_targets
+
+    return transfer_targets(db)
 
 
 @router.post("/devices/{device_id}/{action}", response_class=HTMLResponse)

@@ -1,5 +1,5 @@
 """Records of the interpreter service: one row per request, one per offer,
-and an append-only event log. The live state is in memory
+an append-only event log, and the recordings the terminals reported. The live state is in memory
 (`central.interpreting.acd`); these rows are what reports are made of.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
@@ -65,3 +65,23 @@ class InterpEvent(Base):
     )
     interpreter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InterpRecording(Base):
+    """One recorded segment of a call, as its terminal reported it (the
+    ``recording_saved`` / ``recording_failed`` device events, `broker.recording`).
+    The file stays on the terminal; `file` is its name there."""
+
+    __tablename__ = "interp_recordings"
+    __table_args__ = (UniqueConstraint("request_id", "segment"),)
+
+    id: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("interp_requests.id"))
+    segment: Mapped[int] = mapped_column(Integer)
+    terminal: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(16))  # saved, failed
+    file: Mapped[str | None] = mapped_column(String(100), default=None)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

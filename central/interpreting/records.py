@@ -31,7 +31,8 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        if self._queue is None:
+            self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="interpreting-recorder")
 
     async def stop(self) -> None:
@@ -46,7 +47,9 @@ class Recorder:
 
     def put(self, write: Write) -> None:
         if self._queue is None:
-            raise RuntimeError("the recorder has not been started")
+            # A device event can come in between the bridge's start and ours:
+            # it waits here and is written once the recorder runs.
+            self._queue = asyncio.Queue()
         self._queue.put_nowait(write)
 
     async def _run(self) -> None:

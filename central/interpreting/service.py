@@ -1,5 +1,6 @@
-"""The interpreter service of one hub app: its recorder and its ACD, started
-and stopped with the app, found from a route through `interpreting_of`."""
+"""The interpreter service of one hub app: its recorder, its ACD and the
+terminals' recording reports, started and stopped with the app, found from a
+route through `interpreting_of`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from broker.signalling import terminal_token
 from central.devices.bridge import HubBridge
 from central.interpreting.acd import Distributor
 from central.interpreting.models import InterpRequest
+from central.interpreting.recordings import RecordingReports
 from central.interpreting.records import Recorder, close_orphans
 from central.queueing.clock import HubClock
 
@@ -47,6 +49,10 @@ class InterpretingService:
             location_of=self._location_of,
         )
         self._clock = clock
+        # The terminals' recording reports: every hub process stores those its
+        # bridge stored (interpreting served here or not).
+        self.recordings = RecordingReports(self.recorder, clock.now)
+        bridge.on_new_event.append(self.recordings.on_event)
 
     @property
     def enabled(self) -> bool:

@@ -1,5 +1,6 @@
 """Pages of the interpreter service: the interpreter's console (``/interpreting``),
-手语翻译统计 (``/interpreting/stats`` with CSV and XLSX) and 人员测算
+手语翻译统计 (``/interpreting/stats`` with CSV and XLSX), 通话记录
+(``/interpreting/records``: each request with its 录像 column) and 人员测算
 (``/interpreting/staffing``, an Erlang C form).
 
 Routes that read the live ACD are ``async``: the ACD belongs to the event
@@ -19,6 +20,7 @@ from central.auth.models import Role, User
 from central.deps import CsrfChecked, SessionDep, require_roles
 from central.interpreting import erlang
 from central.interpreting.live import OUTCOMES, STATUS_LABELS
+from central.interpreting.recordings import RECORDS_SHOWN, call_records
 from central.interpreting.reportfiles import HEADERS, cells, to_csv, to_xlsx
 from central.interpreting.reports import interpreting_report
 from central.interpreting.service import interpreting_of
@@ -95,6 +97,30 @@ async def stats_page(
     return render(
         request, state, user, "interpreting/stats.html", error=None, report=report,
         headers=HEADERS, cells=cells, live=live,
+        start=f"{period.start:%Y-%m-%d}", end=f"{period.end:%Y-%m-%d}",
+    )  # fmt: skip
+
+
+@router.get("/interpreting/records", response_class=HTMLResponse, include_in_schema=False)
+async def records_page(
+    request: Request,
+    db: SessionDep,
+    state: StateDep,
+    user: StatsViewer,
+    start: str | None = None,
+    end: str | None = None,
+) -> HTMLResponse:
+    try:
+        period = _period(state, start, end)
+    except BadPeriod as exc:
+        return render(
+            request, state, user, "interpreting/records.html", status_code=400,
+            error=str(exc), records=None, start=start or "", end=end or "",
+        )  # fmt: skip
+    records = await run_in_threadpool(call_records, db, period=period)
+    return render(
+        request, state, user, "interpreting/records.html", error=None, records=records,
+        period=period, shown_max=RECORDS_SHOWN,
         start=f"{period.start:%Y-%m-%d}", end=f"{period.end:%Y-%m-%d}",
     )  # fmt: skip
 

@@ -16,8 +16,18 @@ any window); the binding is the admin's.
 
 Buttons: ``next`` (finishes a ticket at the window with outcome
 ``completed`` and calls the next: a one-button caller never presses start),
-``recall``, ``start``, ``finish``, ``no_show``, ``pause`` (reason ``break``)
-and ``resume``.
+``recall``, ``start``, ``finish``, ``no_show``, ``pause`` (reason ``break``),
+``resume`` and ``transfer``.
+
+Transfer (转办): a button box cannot choose a service, so the ``transfer``
+button transfers the ticket being served (started) to the caller's
+**transfer target**, the device's ``transfer_to`` setting (a service code),
+set by an admin beside the window binding (devices page, or ``anxin devices
+bind caller-07 --transfer-to realestate``). It runs the queue's own
+`service.transfer` with reason code ``preset_route`` (按呼叫器预设业务转办)
+and ``return_after`` false, so the ticket's timeline and the hash-chained
+fairness log record it like a transfer from the workstation. Without a target
+the press is refused (`NO_TRANSFER_TARGET`) and nothing changes.
 
 Rating buttons (好差评): ``rate_5`` … ``rate_1`` rate the ticket the window
 finished last (`central.ratings.service.rate_window`, channel ``caller``).
@@ -47,11 +57,12 @@ from broker.contract import CallerFeedback, DeviceKind, Event
 from central.devices.bridge import CommandRefused, HubBridge, HubOffline
 from central.devices.models import Device
 from central.devices.service import DeviceNotFound
+from central.queueing import reasons as queue_reasons
 from central.queueing import service
 from central.queueing.clock import HubClock
 from central.queueing.errors import QueueError
 from central.queueing.events import QueueBus
-from central.queueing.models import Window
+from central.queueing.models import Service, Window
 from central.queueing.service import Actor, Outcome
 from central.ratings import codes as rating_codes
 from central.ratings.service import RatingRefused, rate_window
@@ -59,10 +70,13 @@ from central.ratings.service import RatingRefused, rate_window
 log = logging.getLogger(__name__)
 
 WindowOf = Callable[[Session, str], int | None]
+TransferOf = Callable[[Session, str], str | None]
 
 FEEDBACK_TIMEOUT_S: Final = 5.0
 UNBOUND: Final = "本呼叫器未绑定窗口，请联系管理员"
 UNKNOWN_BUTTON: Final = "未知按键"
+NO_TRANSFER_TARGET: Final = "未设置转办业务，请在工作台转办"
+TRANSFER_REASON: Final = queue_reasons.PRESET_ROUTE
 
 _VERBS: Final[dict[str, tuple[Callable[..., Outcome], dict[str, Any]]]] = {
     "next": (service.call_next, {"finish_current": "completed"}),
@@ -72,17 +86,29 @@ _VERBS: Final[dict[str, tuple[Callable[..., Outcome], dict[str, Any]]]] = {
     "no_show": (service.no_show, {"reason": None}),
     "pause": (service.pause, {"reason": "break"}),
     "resume": (service.resume, {}),
+    # ``to_service`` comes from the caller's transfer target.
+    "transfer": (service.transfer, {"reason": TRANSFER_REASON, "return_after": False}),
 }
 
 # Accepted, but nobody came: say so instead of a silent green light.
 _NOBODY: Final = "当前没有等候的群众"
 
 
+def _setting(session: Session, device_id: str, name: str) -> object:
+    settings = session.scalar(select(Device.settings).where(Device.id == device_id))
+    return (settings or {}).get(name)
+
+
 def window_from_registry(session: Session, device_id: str) -> int | None:
     """The window an admin bound the device to (its ``window`` setting)."""
-    settings = session.scalar(select(Device.settings).where(Device.id == device_id))
-    value = (settings or {}).get("window")
+    value = _setting(session, device_id, "window")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def transfer_from_registry(session: Session, device_id: str) -> str | None:
+    """The service code an admin set as the caller's transfer target (``transfer_to``)."""
+    value = _setting(session, device_id, "transfer_to")
+    return value if isinstance(value, str) and value else None
 
 
 def window_exists(session: Session, number: int) -> bool:
@@ -90,6 +116,20 @@ def window_exists(session: Session, number: int) -> bool:
     found = session.scalar(
         select(Window.id).where(Window.number == number, Window.active.is_(True))
     )
+    return found is not None
+
+
+def transfer_targets(session: Session) -> list[tuple[str, str]]:
+    """For the binding forms: (code, name) of the hall's services in use."""
+    rows = session.execute(
+        select(Service.code, Service.name).where(Service.active.is_(True)).order_by(Service.code)
+    )
+    return [(code, name) for code, name in rows]
+
+
+def service_exists(session: Session, code: str) -> bool:
+    """For the binding forms: a service of the hall, in use."""
+    found = session.scalar(select(Service.id).where(Service.code == code, Service.active.is_(True)))
     return found is not None
 
 
@@ -120,6 +160,7 @@ class CallerButtons:
         settings: Settings,
         clock: HubClock | None = None,
         window_of: WindowOf = window_from_registry,
+        transfer_of: TransferOf = transfer_from_registry,
     ) -> None:
         self._clock = clock or HubClock()
         self._bridge = bridge
@@ -127,6 +168,7 @@ class CallerButtons:
         self._bus = bus
         self._settings = settings
         self._window_of = window_of
+        self._transfer_of = transfer_of
         self._tasks: set[asyncio.Task[Press]] = set()
 
     def attach(self) -> None:
@@ -174,6 +216,12 @@ class CallerButtons:
             if window is None:
                 log.warning("caller %s is not bound to a window; %s ignored", device_id, button)
                 return Press(button, ok=False, reason=UNBOUND)
+            if button == "transfer":
+                target = self._transfer_of(session, device_id)
+                if target is None:
+                    log.info("caller %s at window %d: no transfer target", device_id, window)
+                    return Press(button, ok=False, reason=NO_TRANSFER_TARGET, window=window)
+                extra = {**extra, "to_service": target}
             session.rollback()  # the binding's read; the verb begins its own transaction
             try:
                 outcome = fn(
@@ -192,6 +240,11 @@ class CallerButtons:
                 return Press(button, ok=False, reason=exc.message, window=window)
         number = outcome.ticket.number if outcome.ticket else None
         log.info("caller %s at window %d: %s -> %s", device_id, window, button, number or "-")
+        if button == "transfer":
+            new = outcome.follow_up.number if outcome.follow_up else "-"
+            log.info("caller %s at window %d: %s transferred to %s as %s",
+                     device_id, window, number, extra["to_service"], new)  # fmt: skip
+            return Press(button, ok=True, window=window)  # nobody at the window now
         if button == "next" and number is None:
             return Press(button, ok=False, reason=_NOBODY, window=window)
         return Press(button, ok=True, ticket=number, window=window)

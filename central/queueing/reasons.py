@@ -44,7 +44,12 @@ TRANSFER: Final = {
     "wrong_service": "取错业务",
     "additional_service": "需办理关联业务",
     "specialist": "需专窗办理",
+    # The caller box's transfer button: to the service an admin set for that caller.
+    "preset_route": "按呼叫器预设业务转办",
 }
+PRESET_ROUTE: Final = "preset_route"
+# What a clerk may choose at the workstation (the box's own code is the box's).
+TRANSFER_BY_CLERK: Final = {k: v for k, v in TRANSFER.items() if k != PRESET_ROUTE}
 PAUSE: Final = {
     "break": "休息",
     "meeting": "会议",

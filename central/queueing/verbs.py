@@ -17,6 +17,7 @@ certified for.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -59,10 +60,13 @@ def _call(
     return Outcome(state, ticket, event, event.detail.get("why"))
 
 
-def _finish(tx: Txn, ticket: Ticket, state: WindowState, outcome: str) -> Outcome:
+def _finish(
+    tx: Txn, ticket: Ticket, state: WindowState, outcome: str, trail: dict[str, Any]
+) -> Outcome:
     event = tx.transition(
-        ticket, Verb.FINISH, window_id=state.window_id, clerk_id=state.clerk_id, reason=outcome
-    )
+        ticket, Verb.FINISH, window_id=state.window_id, clerk_id=state.clerk_id, reason=outcome,
+        detail=trail or None,
+    )  # fmt: skip
     ticket.ended_at = tx.now
     ticket.outcome = outcome
     release(tx, state)
@@ -114,7 +118,7 @@ def call_next(
                 )
                 current.serving_at = current.last_called_at or tx.now
             advance(Verb.FINISH, current.state, number=current.number)
-            _finish(tx, current, state, code)
+            _finish(tx, current, state, code, actor.trail())
         # The finished ticket (if any) was never waiting, so the pick does not
         # need it written first: no flush before these reads.
         with tx.session.no_autoflush:
@@ -264,7 +268,7 @@ def finish(
     def work(tx: Txn, win: Window, state: WindowState) -> Outcome:
         ticket = lock_current(tx, win, state)
         advance(Verb.FINISH, ticket.state, number=ticket.number)
-        return _finish(tx, ticket, state, code)
+        return _finish(tx, ticket, state, code, actor.trail())
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)
 
@@ -297,7 +301,7 @@ def transfer(
             window_id=win.id,
             clerk_id=state.clerk_id,
             reason=code,
-            detail={"to": target.code, "return": return_after},
+            detail={"to": target.code, "return": return_after, **actor.trail()},
         )
         ticket.ended_at = tx.now
         release(tx, state)

@@ -113,7 +113,8 @@ def page(
     services = list(db.scalars(select(Service).where(Service.active).order_by(Service.prefix)))
     ctx = _context(
         request, state, user, panel=panel, keys=KEYS, services=services,
-        outcomes=reasons.OUTCOMES, transfer_reasons=reasons.TRANSFER, park_reasons=reasons.PARK,
+        outcomes=reasons.OUTCOMES, transfer_reasons=reasons.TRANSFER_BY_CLERK,
+        park_reasons=reasons.PARK,
         noshow_reasons=reasons.NO_SHOW, call_reasons=reasons.OUT_OF_ORDER,
         pause_reasons=reasons.PAUSE, message=None,
     )  # fmt: skip

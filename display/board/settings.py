@@ -47,6 +47,26 @@ class BoardSettings(BaseModel):
         True, description="announce new calls on the speaker (one board per area is enough)"
     )
     serial_lines: int = Field(2, ge=1, le=8, description="lines sent to a serial LED board")
+    # The speaker's own settings (`display.voice.settings.VoiceSettings`, in the
+    # device's file) are the defaults; these, set on the devices page, win.
+    voice_repeat: int | None = Field(None, ge=1, le=5, description="times each call is said")
+    voice_busy_repeat: int | None = Field(
+        None, ge=1, le=5, description="times a call is said when others wait behind it"
+    )
+    voice_max_wait_s: float | None = Field(
+        None, ge=0, le=3600, description="skip a call that waited longer; 0: never"
+    )
+    voice_chime: bool | None = Field(None, description="a chime before each call")
+
+    def voice_overrides(self) -> dict[str, Any]:
+        """The voice settings the hub set, by `VoiceSettings` name."""
+        given = {
+            "repeat": self.voice_repeat,
+            "busy_repeat": self.voice_busy_repeat,
+            "max_wait_s": self.voice_max_wait_s,
+            "chime": self.voice_chime,
+        }
+        return {k: v for k, v in given.items() if v is not None}
 
     @model_validator(mode="after")
     def _scope_is_complete(self) -> BoardSettings:

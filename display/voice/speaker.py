@@ -38,7 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from display.voice.clips import ClipCache
 from display.voice.compose import Composer
@@ -76,6 +78,7 @@ class VoiceSpeaker:
         sim: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.base = settings  # the device's own; `tune` lays the hub's over them
         self.settings = settings
         data_dir.mkdir(parents=True, exist_ok=True)
         tts = tts or EspeakTts(settings.voice, settings.speed_wpm, settings.pitch)
@@ -110,6 +113,21 @@ class VoiceSpeaker:
     def on_report(self, callback: ReportCallback) -> None:
         with self._lock:
             self._callbacks.append(callback)
+
+    def tune(self, overrides: dict[str, Any]) -> str | None:
+        """The hub's voice settings over the device's own (`self.base`), from the
+        next call on; refused as a whole (with the reason) when they do not fit
+        together, e.g. ``busy_repeat`` above ``repeat``."""
+        try:
+            tuned = VoiceSettings.model_validate(self.base.model_dump() | overrides)
+        except ValidationError as exc:
+            reason = "; ".join(e["msg"] for e in exc.errors())
+            log.warning("voice settings from the hub refused: %s", reason)
+            return reason
+        with self._cond:  # the worker reads them between calls
+            self.settings = tuned
+            self.composer.settings = tuned
+        return None
 
     def pending(self) -> int:
         with self._cond:

@@ -6,7 +6,9 @@ The board renders the hub's retained hall topics (``hall/calls``,
 against the contract (a malformed one is rejected and counted there and never
 reaches the board). What to show comes from the device's retained config
 (`display.board.BoardSettings`: hall, area or window board, area code, window
-number, notices, highlight time), so the devices page re-purposes a board.
+number, notices, highlight time, and the voice's repeat count, backlog limit
+and chime over the device's own voice settings), so the devices page
+re-purposes a board.
 
 For every call the board has not seen before (see `display.board.calls`):
 
@@ -58,10 +60,22 @@ class Display:
         speaker = device.ports.speaker
         if speaker is not None:
             speaker.on_report(self._report_soon)
+        self._tune_voice()
 
     def on_config(self, config: DeviceConfig) -> None:
         self.vm.configure(BoardSettings.from_config(config.settings, fallback=self.vm.settings))
+        self._tune_voice()
         self._update_serial_board()
+
+    def _tune_voice(self) -> None:
+        """The hub's voice settings (repeat, backlog, chime) over the device's own."""
+        speaker = self.device.ports.speaker
+        if speaker is None:
+            return
+        refused = speaker.tune(self.vm.settings.voice_overrides())
+        if refused is not None:
+            log.warning("%s: voice settings from the hub refused: %s",
+                        self.device.device_id, refused)  # fmt: skip
 
     def on_hall(self, msg: Message) -> None:
         for call in self.vm.apply(msg):

@@ -11,6 +11,13 @@ view-model; `terminal_of` finds it.
 
 The camera runs only from the button press to the end of a call: the citizen
 is not filmed while nobody is called, and the Pi's CPU stays free.
+
+A call whose citizen agreed on screen is recorded into
+``signlang.recordings_dir`` (default ``{data_dir}/devices/{id}/recordings``;
+`signlang_terminal.media.recording`); each segment is reported to the hub as
+a ``recording_saved`` or ``recording_failed`` event (`broker.recording`), and
+recordings older than ``signlang.recordings_keep_days`` are deleted at start
+and after each call.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 
 from anxin.settings import SignlangSettings
 from broker.contract import DeviceConfig, DeviceKind
+from broker.recording import RecordingReport
 from edge.kinds.base import DeviceApi, KindSpec
 from edge.ports.camera import SimCamera
 
@@ -30,6 +38,7 @@ log = logging.getLogger(__name__)
 
 class SignlangDevice:
     def __init__(self, device: DeviceApi) -> None:
+        from signlang_terminal.media.recording import RecordingStore
         from signlang_terminal.terminal import Terminal
         from signlang_terminal.viewmodel import Phase, TerminalViewModel
 
@@ -42,7 +51,13 @@ class SignlangDevice:
             else "http://127.0.0.1:8000"
         )
         self.vm = TerminalViewModel(ask_consent=self.settings.ask_recording_consent)
-        self.terminal = Terminal(self.vm, self._make_peer)
+        recordings = RecordingStore(
+            self.settings.recordings_dir or device.data_dir / "recordings",
+            self.settings.recordings_keep_days,
+        )
+        self.terminal = Terminal(
+            self.vm, self._make_peer, recordings=recordings, on_recording=self._report_recording
+        )
         request = self.vm.request_call
 
         def request_with_camera(consent: bool) -> None:
@@ -72,6 +87,14 @@ class SignlangDevice:
             return
         hub = _text(values.get("hub_url")) or self.settings.hub_url or self._default_hub
         self.terminal.connect(terminal_url(hub, self.device.device_id, token))
+
+    def _report_recording(self, report: RecordingReport) -> None:
+        """Through the durable outbox: the hub hears of it even after a restart."""
+        self.device.emit(
+            report.event_name,
+            report.event_data(),
+            event_id=f"rec-{report.request_id}-{report.segment}"[:64],
+        )
 
     def _camera(self, *, on: bool) -> None:
         camera = self.device.ports.camera
@@ -138,6 +161,7 @@ class SignlangDevice:
     async def run_until_cancelled(self) -> None:
         """Hold the call controller; on shutdown hang up and release everything."""
         try:
+            await self.terminal.purge_recordings()
             await asyncio.Event().wait()
         finally:
             with contextlib.suppress(Exception):

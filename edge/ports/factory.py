@@ -16,6 +16,7 @@ from anxin.settings import (
     PortsSettings,
     SamIdCardPort,
     SerialScannerPort,
+    Tm1637Port,
 )
 from display.ledboard.settings import LedBoardSettings
 from display.voice.settings import VoiceSettings
@@ -26,6 +27,7 @@ from edge.ports.led import GpioLed, Led, SimLed
 from edge.ports.printer import EscposPrinter, Printer, SimPrinter
 from edge.ports.scanner import CameraScanner, Scanner, SerialScanner, SimScanner
 from edge.ports.screen import Screen, SimScreen
+from edge.ports.segments import SimTicketDisplay, TicketDisplay, Tm1637Display
 from edge.ports.serial_board import SerialBoard, SimSerialBoard
 from edge.ports.speaker import SimSpeaker, Speaker
 from printer.settings import PrinterSettings
@@ -33,7 +35,16 @@ from printer.settings import PrinterSettings
 log = logging.getLogger(__name__)
 
 PortName = Literal[
-    "buttons", "led", "printer", "serial_board", "camera", "screen", "speaker", "scanner", "idcard"
+    "buttons",
+    "led",
+    "printer",
+    "serial_board",
+    "camera",
+    "screen",
+    "speaker",
+    "scanner",
+    "idcard",
+    "digits",
 ]
 
 
@@ -50,6 +61,7 @@ class Ports:
     speaker: Speaker | None = None
     scanner: Scanner | None = None
     idcard: IdCardReader | None = None
+    digits: TicketDisplay | None = None
 
     def _present(self) -> list[tuple[str, Any]]:
         pairs = [(f.name, getattr(self, f.name)) for f in fields(self)]
@@ -146,6 +158,13 @@ def build_ports(
                 SamIdCardReader(card.url, baudrate=card.baudrate, poll_s=card.poll_s)
                 if isinstance(card, SamIdCardPort) and not sim
                 else SimIdCardReader()
+            )
+        elif name == "digits":
+            d = config.digits
+            ports.digits = (
+                Tm1637Display(d.clk, d.dio, brightness=d.brightness, pin_factory=pin_factory)
+                if isinstance(d, Tm1637Port) and not sim
+                else SimTicketDisplay()
             )
     return ports
 

@@ -71,6 +71,11 @@ class Speaker(Protocol):
         """Call `callback` (on the speaker's thread) with each call's report."""
         ...
 
+    def tune(self, overrides: dict[str, Any]) -> str | None:
+        """Apply the hub's voice settings (`BoardSettings.voice_overrides`) over the
+        device's own from the next call on; returns why they were refused, or None."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -79,6 +84,7 @@ class SimSpeaker:
 
     def __init__(self) -> None:
         self.announced: list[Announcement] = []
+        self.tuned: dict[str, Any] = {}
         self._callbacks: list[ReportCallback] = []
         self._lock = threading.Lock()
 
@@ -107,6 +113,10 @@ class SimSpeaker:
     def on_report(self, callback: ReportCallback) -> None:
         with self._lock:
             self._callbacks.append(callback)
+
+    def tune(self, overrides: dict[str, Any]) -> str | None:
+        self.tuned = dict(overrides)
+        return None
 
     def close(self) -> None:
         pass

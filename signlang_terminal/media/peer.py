@@ -95,7 +95,8 @@ def return_freed_memory() -> None:
 
 class _Peer:
     """What both ends share: received tracks consumed at once (the voice played
-    on `speaker`, an ALSA device, when one is given), text, close."""
+    on `speaker`, an ALSA device, when one is given, and handed to any
+    `audio_taps`), text, close."""
 
     def __init__(
         self,
@@ -115,6 +116,8 @@ class _Peer:
         self.video_in: VideoMeter | None = None
         self.audio_in: AudioMeter | None = None
         self.channel: RTCDataChannel | None = None
+        # Also given each received audio frame after the consumer (the recording).
+        self.audio_taps: list[Callable[[Any], None]] = []
         self.texts: list[str] = []
         self.closed = False
         self.pc.on("track", self._on_track)
@@ -126,7 +129,7 @@ class _Peer:
             )
             self.video_in.start()
         else:
-            self.audio_in = AudioMeter(track, self.loudspeaker)
+            self.audio_in = AudioMeter(track, self.loudspeaker, self.audio_taps)
             self.audio_in.start()
 
     def _wire_channel(self, channel: RTCDataChannel) -> None:
@@ -157,6 +160,7 @@ class _Peer:
         if self.closed:
             return
         self.closed = True
+        self.audio_taps.clear()
         for sender in self.pc.getSenders():
             if sender.track is not None:
                 sender.track.stop()

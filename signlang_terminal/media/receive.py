@@ -33,9 +33,17 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[k]
 
 
+Tap = Callable[[Any], None]
+
+
 class _Consumer:
-    def __init__(self, track: MediaStreamTrack) -> None:
+    """Reads a received track to its end. Each frame is measured (`on_frame`)
+    and then handed to the `taps` (the call's recording; a list the peer may
+    change while the call runs), which must not block."""
+
+    def __init__(self, track: MediaStreamTrack, taps: list[Tap] | None = None) -> None:
         self.track = track
+        self.taps: list[Tap] = taps if taps is not None else []
         self.frames = 0
         self.first_at: float | None = None  # monotonic time of the first frame
         self._task: asyncio.Task[None] | None = None
@@ -57,6 +65,11 @@ class _Consumer:
                 self.on_frame(frame, now)
             except Exception:  # a bad frame must not stop the consumer (the queue would grow)
                 log.exception("received %s frame not measured", self.track.kind)
+            for tap in tuple(self.taps):
+                try:
+                    tap(frame)
+                except Exception:  # a failing tap (the recording) must not stop the call
+                    log.exception("received %s frame: tap failed", self.track.kind)
 
     def on_frame(self, frame: Any, now: float) -> None:
         raise NotImplementedError
@@ -138,8 +151,13 @@ class AudioMeter(_Consumer):
     failed, the frames are still consumed and measured so the call neither
     leaks nor lies."""
 
-    def __init__(self, track: MediaStreamTrack, speaker: Loudspeaker | None = None) -> None:
-        super().__init__(track)
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        speaker: Loudspeaker | None = None,
+        taps: list[Tap] | None = None,
+    ) -> None:
+        super().__init__(track, taps)
         self.level = 0.0
         self.loud_frames = 0
         self.speaker = speaker if speaker is not None else Loudspeaker(None)

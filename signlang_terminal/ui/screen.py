@@ -30,6 +30,7 @@ MUTED = hex_color("#52627A")
 CALL = hex_color("#1565C0")
 END = hex_color("#C62828")
 QUIET = hex_color("#64748B")
+RECORDING = hex_color("#B71C1C")
 LINES_SHOWN: Final = 6
 
 Picture = Callable[[], Any]  # the newest RGB picture (H×W×3 uint8) or None
@@ -131,6 +132,11 @@ class CitizenPane(BoxLayout):  # type: ignore[misc]
         stage.add_widget(self.myself)
         if not view.show_video:
             stage.add_widget(text(view.detail, 40, color=(1, 1, 1, 1)))
+        if view.recording:
+            mark = text(view.recording, 26, color=(1, 1, 1, 1), bold=True,
+                        size_hint=(0.2, 0.08), pos_hint={"x": 0.02, "top": 0.98})  # fmt: skip
+            paint(mark, RECORDING, radius=8)
+            stage.add_widget(mark)
         body.add_widget(stage)
         side = BoxLayout(orientation="vertical", spacing=12, size_hint_x=0.32)
         side.add_widget(text(view.detail if view.show_video else "", 30, color=MUTED,

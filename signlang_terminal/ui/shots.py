@@ -3,7 +3,8 @@
     python -m signlang_terminal.ui.shots OUT_DIR RESULT_JSON
 
 Draws the citizen screen idle, asking for recording consent, queued, and in a
-call (the interpreter's picture large, the citizen small, text lines), and
+call (the interpreter's picture large, the citizen small, text lines, the
+录像中 mark of a recorded call), and
 the clerk screen in the call. Writes ``signlang-*.png`` to OUT_DIR and
 RESULT_JSON with what each drew.
 """
@@ -63,6 +64,7 @@ async def script(out_dir: Path, result: dict[str, Any]) -> None:
     await shot("citizen-queued", citizen_pane(), vm.citizen())
     vm.connecting("李娜")
     vm.media_up()
+    vm.recording_shown(True)  # the citizen agreed: the 录像中 mark
     clock[0] += 83
     vm.text_received("您好，我是翻译员李娜，请问您要办理什么业务？")
     vm.type_text("我想办理居住证")

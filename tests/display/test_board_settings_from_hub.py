@@ -181,7 +181,7 @@ async def test_the_cli_sets_a_display_and_refuses_what_the_board_cannot_show(
                 runner.invoke, app, ["devices", "display", *args], env=env
             )
 
-        async with display_device(mosquitto, tmp_path) as (display, _speaker, _serial, _agent):
+        async with display_device(mosquitto, tmp_path) as (display, speaker, _serial, _agent):
 
             def registered() -> bool:
                 with hub.state.sessions() as s:
@@ -207,3 +207,60 @@ async def test_the_cli_sets_a_display_and_refuses_what_the_board_cannot_show(
             assert back.exit_code == 0, back.output
             await eventually(lambda: display.vm.view().kind is BoardKind.HALL, what="hall again")
             assert "window" not in stored_settings(hub)
+
+            # The voice: once per call, no chime; a busy repeat above it is refused.
+            bad = await cli(BOARD, "--voice-repeat", "1", "--voice-busy-repeat", "2")
+            assert bad.exit_code == 1
+            assert "排队较多时播报遍数不能多于每次呼叫播报遍数" in bad.output
+            quiet = await cli(BOARD, "--announce", "--voice-repeat", "1", "--no-chime")
+            assert quiet.exit_code == 0, quiet.output
+            assert "播报 1 遍" in quiet.output
+            await eventually(
+                lambda: speaker.tuned == {"repeat": 1, "chime": False},
+                what="the CLI's voice settings on the speaker",
+            )
+
+
+async def test_an_admin_sets_how_the_board_speaks_and_a_bad_pair_is_refused(
+    mosquitto: RunningBroker, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    async with running_hub(
+        database_url=url, tmp_path=tmp_path, broker=mosquitto, clock_start=MORNING
+    ) as hub:
+        await hub.sign_in(Role.CLERK)
+        admin = await signed_in(hub, "admin-user", Role.ADMIN)
+        two_area_hall(hub)
+        async with display_device(mosquitto, tmp_path) as (_display, speaker, _serial, _agent):
+
+            def registered() -> bool:
+                with hub.state.sessions() as s:
+                    return s.get(Device, BOARD) is not None
+
+            await eventually(registered, what="the display's birth in the registry")
+            base = {"device_id": BOARD, "board": "hall", "announce": "1"}
+            for form, reason in (
+                ({"voice_repeat": "9"}, "每次呼叫播报遍数应在 1–5 遍之间"),
+                ({"voice_repeat": "1", "voice_busy_repeat": "2"}, "不能多于每次呼叫播报遍数"),
+                ({"voice_busy_repeat": "3"}, "不能多于每次呼叫播报遍数"),  # the device's 2
+                ({"voice_max_wait_s": "-1"}, "语音积压超时应在 0–3600 秒之间"),
+            ):
+                r = await admin.post("/devices/display-settings", data=base | form)
+                assert reason in r.text, (form, r.text)
+            assert stored_settings(hub) == {}
+            assert speaker.tuned == {}  # the device's own voice settings
+
+            r = await admin.post(
+                "/devices/display-settings",
+                data=base | {"voice_repeat": "3", "voice_max_wait_s": "30", "voice_chime": "off"},
+            )
+            assert "已更新：综合屏 · 播报 3 遍" in r.text, r.text
+            await eventually(
+                lambda: speaker.tuned == {"repeat": 3, "max_wait_s": 30.0, "chime": False},
+                what="the hub's voice settings on the display's speaker",
+            )
+
+            # Cleared on the page (blank, select back to 默认): the device's own again.
+            r = await admin.post("/devices/display-settings", data=base)
+            await eventually(lambda: speaker.tuned == {}, what="the speaker's own settings")
+            await admin.aclose()

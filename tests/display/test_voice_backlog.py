@@ -54,6 +54,7 @@ class FakeCard:
         self.clock = clock
         self.call_s = call_s
         self.played: list[tuple[str, float, float, int]] = []  # name, start, end, sayings
+        self.chimed: list[bool] = []  # each call began with the chime
         self.gate = threading.Event()
 
     def play(self, call: Composition, name: str, started: Callable[[], None]) -> None:
@@ -61,7 +62,7 @@ class FakeCard:
         start = self.clock()
         started()
         sayings = call.words.count("请")
-        assert call.words[0] == CHIME
+        self.chimed.append(call.words[0] == CHIME)
         self.clock.advance(self.call_s * sayings / 2)  # one saying: half a call
         self.played.append((name, start, self.clock(), sayings))
 
@@ -133,6 +134,7 @@ def test_a_burst_is_said_once_each_and_calls_that_waited_too_long_are_skipped(
     assert all(r.first_sample_at is None and r.finished_at is None for r in skipped)
     # Each said once: others waited behind every one of them.
     assert [sayings for *_, sayings in card.played] == [1] * 8
+    assert card.chimed == [True] * 8  # the chime before each (the default)
     # Never overlapping, and no call heard more than 60 s after it was queued.
     for (_n, _s, end, _k), (_n2, start, _e, _k2) in zip(card.played, card.played[1:], strict=False):
         assert start >= end
@@ -199,3 +201,30 @@ def test_a_skipped_report_is_an_event_the_hub_can_tell_from_a_failure(
 def test_busy_repeat_may_not_exceed_repeat() -> None:
     with pytest.raises(ValueError, match="busy_repeat"):
         VoiceSettings(repeat=1, busy_repeat=2)
+
+
+def test_the_hubs_voice_settings_apply_from_the_next_call_and_a_bad_pair_changes_nothing(
+    tmp_path: Path, clock: Clock
+) -> None:
+    sp, card, reports = make(tmp_path, clock)  # the device's file: repeat 2, chime on
+    assert sp.tune({"repeat": 3, "busy_repeat": 1, "chime": False}) is None
+    sp.announce(call("F001", 1))
+    card.gate.set()
+    (first,) = reports.wait(1)
+    assert first.status == "played"
+    assert card.played[-1][3] == 3  # said three times, as the hub asked
+    assert card.chimed == [False]
+
+    # busy_repeat above repeat: refused as a whole, the last good settings stay.
+    refused = sp.tune({"repeat": 1, "busy_repeat": 2})
+    assert refused is not None
+    assert "busy_repeat" in refused
+    assert (sp.settings.repeat, sp.settings.chime) == (3, False)
+
+    # Back to the device's own: the hub cleared its settings.
+    assert sp.tune({}) is None
+    sp.announce(call("F002", 2))
+    reports.wait(2)
+    sp.close()
+    assert card.played[-1][3] == 2
+    assert card.chimed == [False, True]

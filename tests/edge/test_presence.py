@@ -36,7 +36,7 @@ async def test_heartbeat_reports_version_outbox_depth_and_ports(
     )
     health = hub.health[-1][1]
     assert health.version == agent.version
-    assert set(health.ports) == {"buttons", "led"}
+    assert set(health.ports) == {"buttons", "led", "digits"}
     assert 0 <= health.memory_percent <= 100
 
 

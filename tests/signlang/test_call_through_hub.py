@@ -20,7 +20,7 @@ from central.auth.models import Role
 from signlang_terminal.media.peer import TerminalPeer
 from signlang_terminal.signalling import terminal_url
 from signlang_terminal.standin import InterpreterStandIn, console_cookie
-from signlang_terminal.terminal import Terminal
+from signlang_terminal.terminal import PeerFactory, Terminal
 from signlang_terminal.viewmodel import ENDED_SHOW_S, Phase, TerminalViewModel
 from tests.central.conftest import PASSWORD
 from tests.interpreting.conftest import ServedHub, served_hub
@@ -41,11 +41,19 @@ async def until(check: Callable[[], Any], within_s: float, what: str) -> None:
 
 @asynccontextmanager
 async def hall(
-    tmp_path: Path, clock: Callable[[], float] = time.monotonic
+    tmp_path: Path,
+    clock: Callable[[], float] = time.monotonic,
+    *,
+    ask_consent: bool = False,
+    make_peer: PeerFactory | None = None,
+    **terminal_kwargs: Any,
 ) -> AsyncIterator[tuple[ServedHub, Terminal]]:
+    """The served hub and a terminal online at it (`terminal_kwargs`: the
+    recording store and report sink)."""
     async with served_hub(f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path) as hub:
-        vm = TerminalViewModel(clock=clock)
-        terminal = Terminal(vm, lambda on_picture: terminal_peer(on_picture=on_picture))
+        vm = TerminalViewModel(clock=clock, ask_consent=ask_consent)
+        peers = make_peer or (lambda on_picture: terminal_peer(on_picture=on_picture))
+        terminal = Terminal(vm, peers, **terminal_kwargs)
         secret = hub.settings.hub.secret_key.get_secret_value()
         terminal.connect(terminal_url(hub.url, DEVICE, terminal_token(secret, DEVICE)))
         try:

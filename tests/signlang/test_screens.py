@@ -43,6 +43,7 @@ def test_citizen_and_clerk_screens_show_each_phase(tmp_path: Path) -> None:
     assert "结束通话" in call
     assert "翻译员 李娜" in call
     assert any("请把身份证交给窗口工作人员" in t for t in call)
+    assert "● 录像中" in call  # the citizen agreed to the recording: it says so
     clerk = shots["clerk-call"]["texts"]
     assert "通话中" in clerk
     assert any("我想办理居住证" in t for t in clerk)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from signlang_terminal.viewmodel import ENDED_SHOW_S, Phase, TerminalViewModel, wait_text
+from signlang_terminal.viewmodel import (
+    ENDED_SHOW_S,
+    RECORDING_MARK,
+    Phase,
+    TerminalViewModel,
+    wait_text,
+)
 
 
 class Clock:
@@ -76,6 +82,23 @@ def test_recording_is_asked_first_when_enabled() -> None:
     vm.answer_consent(agreed=True)
     assert requests == [True]
     assert vm.phase is Phase.REQUESTING
+
+
+def test_the_recording_mark_shows_only_while_the_call_is_recorded() -> None:
+    vm, _, _ = ready(ask_consent=True)
+    vm.press_call()
+    vm.answer_consent(agreed=True)
+    vm.connecting("李娜")
+    vm.media_up()
+    assert vm.citizen().recording is None  # agreed, but not recording yet
+    vm.recording_shown(True)
+    assert vm.citizen().recording == RECORDING_MARK
+    vm.recording_shown(False)  # the recorder failed: the mark goes
+    assert vm.citizen().recording is None
+    vm.recording_shown(True)
+    vm.press_end()
+    assert vm.citizen().recording is None
+    assert vm.clerk().status == "您已结束通话"
 
 
 def test_interpreter_hanging_up_is_said_and_the_screen_returns() -> None:
