@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +17,13 @@ from broker.contract import DeviceKind, Event, encode, new_id, utcnow
 from central.auth.models import Role
 from central.interpreting.models import InterpRecording, InterpRequest
 from central.interpreting.service import interpreting_of
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.central.conftest import Hub
 from tests.central.conftest import mosquitto_hub as mosquitto_hub  # the fixture
 from tests.central.fakes import FakeDevice, eventually
 
 pytestmark = pytest.mark.timeout(60)
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
 
 T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Xi'an
 AGREED, REFUSED, OTHERS = "a" * 32, "b" * 32, "c" * 32
@@ -124,7 +127,36 @@ async def test_reports_are_stored_and_shown_and_bad_ones_rejected(
     assert "未同意录像" in refused
     others = text.split(f'data-request="{OTHERS}"')[1].split("</tr>")[0]
     assert "同意录像，未收到终端的录像报告" in others
+    await _screenshot(hub, "/interpreting/records?start=2026-03-02&end=2026-03-02")
     stats = await hub.client.get("/interpreting/stats?start=2026-03-02&end=2026-03-02")
     assert "/interpreting/records?start=2026-03-02" in stats.text
     assert (await hub.client.get("/interpreting/records?start=2026-03-05&end=2026-03-01")
             ).status_code == 400  # fmt: skip
+
+
+async def _screenshot(hub: Hub, path: str) -> None:
+    """The page as a manager sees it, in headless Chromium, served by the
+    in-process hub (every request of the page goes through the test client)."""
+    from playwright.async_api import Route, async_playwright
+
+    if not HAVE_CHROMIUM:
+        return  # the page's text is checked above; the picture needs Chromium
+    base = str(hub.client.base_url).rstrip("/")
+
+    async def serve(route: Route) -> None:
+        req = route.request
+        r = await hub.client.request(req.method, req.url.removeprefix(base))
+        await route.fulfill(status=r.status_code, headers=dict(r.headers), body=r.content)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1360, "height": 700}, locale="zh-CN")
+            await page.route(f"{base}/**", serve)
+            await page.goto(base + path)
+            await page.screenshot(path=str(ARTIFACTS / "interpreting-records.png"), full_page=True)
+        finally:
+            await browser.close()
