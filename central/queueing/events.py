@@ -50,7 +50,11 @@ class QueueChange:
     window_ids: frozenset[int] = frozenset()
     service_ids: frozenset[int] = frozenset()
     notified: bool = False  # a notification was queued: wake the outbox worker
-    called: bool = False  # a ticket was called or recalled: the hall's call list changed
+    calls: int = 0  # tickets called or recalled: the hall's call list changed
+
+    @property
+    def called(self) -> bool:
+        return self.calls > 0
 
     @property
     def empty(self) -> bool:

@@ -193,7 +193,10 @@ class HallStatePublisher:
         self._queue_interval_s = queue_interval_s
         self._lock = threading.Lock()  # listeners run on verb threads
         self._windows: set[int] = set()
-        self._calls = False
+        # Calls since the last round: a round that takes many (a burst) lists
+        # them all, or a call pushed off the usual list before any board saw
+        # it would never be shown or announced.
+        self._calls = 0
         self._full = False
         self._day: dt.date | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -229,7 +232,7 @@ class HallStatePublisher:
         """
         with self._lock:
             self._windows |= change.window_ids
-            self._calls = self._calls or change.called
+            self._calls += change.calls
             self._day = change.day
         if self._loop is None:
             return  # not started: `publish_everything` on connection catches up
@@ -263,7 +266,7 @@ class HallStatePublisher:
         with self._rounds_lock:
             with self._lock:
                 windows, calls, full, day = self._windows, self._calls, self._full, self._day
-                self._windows, self._calls, self._full = set(), False, False
+                self._windows, self._calls, self._full = set(), 0, False
             if not (windows or calls or full):
                 return
             try:
@@ -274,6 +277,7 @@ class HallStatePublisher:
                 log.exception("hall state publishing failed; retrying everything")
                 with self._lock:
                     self._full = True
+                    self._calls += calls  # the retry lists them too
                 self._retry_soon()
                 return
             if full:
@@ -290,7 +294,7 @@ class HallStatePublisher:
             await asyncio.to_thread(self._round)
 
     def _read(
-        self, day: dt.date, windows: set[int], calls: bool, full: bool
+        self, day: dt.date, windows: set[int], calls: int, full: bool
     ) -> list[tuple[str, Payload]]:
         out: list[tuple[str, Payload]] = []
         with self._sessions() as session:
@@ -301,7 +305,7 @@ class HallStatePublisher:
                 out.append(
                     (
                         self._topics.hall_calls(),
-                        calls_snapshot(session, day=day, limit=self._calls_shown),
+                        calls_snapshot(session, day=day, limit=max(self._calls_shown, calls)),
                     )
                 )
         return out

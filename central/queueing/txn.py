@@ -76,7 +76,7 @@ class Txn:
     tickets: set[int] = field(default_factory=set)
     windows: set[int] = field(default_factory=set)
     services: set[int] = field(default_factory=set)
-    called: bool = False
+    calls: int = 0
     # Transitions whose in-transaction listeners have not run yet (`settle`).
     pending: list[tuple[Ticket, TicketEvent]] = field(default_factory=list)
 
@@ -95,7 +95,7 @@ class Txn:
         after = advance(verb, before, number=ticket.number)
         ticket.state = after.value
         if after == TicketState.CALLED:
-            self.called = True
+            self.calls += 1
         if ticket.id is None:
             self.session.add(ticket)
             self.session.flush()
@@ -189,7 +189,7 @@ class Txn:
             frozenset(self.windows),
             frozenset(self.services),
             notified=bool(self.session.info.pop(NOTIFIED, False)),
-            called=self.called,
+            calls=self.calls,
         )
 
 

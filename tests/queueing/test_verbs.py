@@ -325,7 +325,7 @@ def test_the_bus_hears_every_transition_in_the_transaction_and_after_commit(
         frozenset({ticket.id}),
         frozenset({1}),
         frozenset({ticket.service_id}),
-        called=True,
+        calls=1,
     )
 
     def boom(session: Session, ticket: Ticket, event: TicketEvent) -> None:
