@@ -40,6 +40,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import math
 import os
 import random
 import statistics
@@ -52,7 +53,7 @@ import wave
 from pathlib import Path
 from typing import Any, Final
 
-from anxin.settings import Settings
+from anxin.settings import GpioButtonsPort, Settings
 from bench.queuehub import (
     SECRET,
     WINDOWS,
@@ -76,6 +77,8 @@ BUTTON_PIN, LED_PIN = 17, 18
 BOARD_ID: Final = "board-01"
 CALLS_SHOWN: Final = 6  # rows a landscape board fits: every listed call is on screen
 RECORD: Final = "@"  # prefix of the child's report lines on stdout
+# The callers' guard against a double press, and a little more.
+REPEAT_GUARD_S: Final = float(GpioButtonsPort.model_fields["repeat_guard_s"].default) + 0.05
 
 
 def _caller_id(n: int) -> str:
@@ -443,9 +446,19 @@ class Run:
         self.callers = callers
         self.board = board
         self.failed = 0
+        self._pressed: dict[int, float] = {}  # window -> monotonic time of its last press
 
     async def press(self, n: int, *, drawn_within: float = 3.0) -> dict[str, Any] | None:
-        """Press window `n`'s button; its call's times, or None when no call came."""
+        """Press window `n`'s button; its call's times, or None when no call came.
+
+        A caller ignores a second press of a button within its repeat guard
+        (a double press, `GpioButtonsPort.repeat_guard_s`): a press that soon
+        after the window's last one waits out the guard first, as a clerk's
+        does, instead of being counted as failed."""
+        since = time.monotonic() - self._pressed.get(n, -math.inf)
+        if since < REPEAT_GUARD_S:
+            await asyncio.sleep(REPEAT_GUARD_S - since)
+        self._pressed[n] = time.monotonic()
         expect = self.board.expect_call(n)
         t0, wall = time.monotonic(), time.time()
         release = asyncio.ensure_future(self.callers.press(n))
