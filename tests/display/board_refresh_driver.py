@@ -43,6 +43,14 @@ def main() -> None:
         init(self, **kwargs)
 
     Widget.__init__ = counting_init  # every Label, BoxLayout, ... passes here
+    rendered = [0]
+    render = Label.texture_update
+
+    def texture_update(self: Label, *args: Any) -> None:  # Kivy calls it by this name
+        rendered[0] += 1
+        render(self, *args)
+
+    Label.texture_update = texture_update  # each label text rendered into a texture
     now = [0.0]
     vm = BoardViewModel(
         BoardSettings.model_validate({"notices": demo.NOTICES, "calls_shown": 6}),
@@ -89,6 +97,19 @@ def main() -> None:
         refresh_ms.append((time.perf_counter() - t0) * 1000)
         state = seen()
         after.append({"newest": call.ticket, **state})
+    # Every highlight runs out: the lit rows go back to their usual colours.
+    lit_before = sum(1 for line in screen._calls if line.row and line.row.highlighted)
+    frame()
+    rendered_before = rendered[0]
+    now[0] += 120
+    screen.refresh()
+    frame()
+    expiry = {
+        "lit_before": lit_before,
+        "lit_after": sum(1 for line in screen._calls if line.row and line.row.highlighted),
+        "textures_rendered": rendered[0] - rendered_before,
+        "ticket_tints": [list(line.ticket.tint) for line in screen._calls if line.row],
+    }
     builds_before_layout_change = screen.builds
     vm.configure(BoardSettings.model_validate({"notices": demo.NOTICES, "calls_shown": 3}))
     screen.refresh()
@@ -99,6 +120,7 @@ def main() -> None:
         "refresh_ms": refresh_ms,
         "renders": screen.renders,
         "builds": builds_before_layout_change,
+        "expiry": expiry,
         "three_rows": {**three, "builds": screen.builds},
     }
     result_path.write_text(json.dumps(result, ensure_ascii=False), "utf-8")

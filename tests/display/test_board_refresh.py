@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from uikit.paint import hex_color
+
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("board_refresh_driver.py")
 CHANGES = 40
@@ -62,6 +64,16 @@ def test_each_new_call_shows_at_the_top_without_building_the_board_again(
         assert step["created"] == data["first"]["created"]
     assert data["renders"] >= CHANGES
     assert data["builds"] == 1
+
+    # The highlights run out: the lit rows turn back to amber numbers on the
+    # panel by recolouring, without rendering their large texts again (the
+    # banner's idle line is the only new text).
+    expiry = data["expiry"]
+    assert expiry["lit_before"] >= 1
+    assert expiry["lit_after"] == 0
+    assert expiry["textures_rendered"] <= 1
+    amber = [round(c, 3) for c in hex_color("#FFD54A")]
+    assert all([round(c, 3) for c in tint] == amber for tint in expiry["ticket_tints"])
 
     # Fewer rows is another layout: built once more, with three rows.
     three = data["three_rows"]
