@@ -13,11 +13,14 @@ Layout (``ansible/inventories/demo/hosts.yml`` is an example)::
             anxin_callers: ...
 
 A device's inventory host name is its device id. Its variables: ``ansible_host``,
-``anxin_window`` (a caller's window, also kept in the registry), ``anxin_location``
+``anxin_window`` (a caller's window, also kept in the registry),
+``anxin_transfer_to`` (the service code a caller's transfer button sends a
+ticket to, also kept in the registry), ``anxin_location``
 (where it stands, for people) and ``anxin_device_ports`` (its hardware, the
 ``[device.ports]`` table of its settings, checked here with the same models).
 
-The registry keeps a device's id, kind and admin settings (a caller's window);
+The registry keeps a device's id, kind and admin settings (a caller's window
+and transfer target);
 addresses, locations and hardware live only in the inventory, so an export
 takes them from a base inventory when one is given.
 """
@@ -33,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from anxin.settings import PortsSettings, Settings
 from broker.contract import DeviceId, DeviceKind
+from central.queueing.hallschema import Code
 
 KIND_GROUPS: Final[dict[DeviceKind, str]] = {
     DeviceKind.KIOSK: "anxin_kiosks",
@@ -46,8 +50,17 @@ DEVICES_GROUP: Final = "anxin_devices"
 # Host variables this module understands; any other host variable (ansible_user, …)
 # is carried through unchanged.
 _DEVICE_VARS: Final = frozenset(
-    {"ansible_host", "anxin_device_kind", "anxin_window", "anxin_location", "anxin_device_ports"}
+    {
+        "ansible_host",
+        "anxin_device_kind",
+        "anxin_window",
+        "anxin_transfer_to",
+        "anxin_location",
+        "anxin_device_ports",
+    }
 )
+# A caller's admin settings the inventory carries, by registry key.
+_CALLER_SETTINGS: Final = ("window", "transfer_to")
 
 
 class InventoryInvalid(ValueError):
@@ -67,6 +80,9 @@ class DeviceEntry(BaseModel):
     kind: DeviceKind
     host: str | None = Field(None, description="address Ansible reaches it at (ansible_host)")
     window: int | None = Field(None, ge=1, description="window number (a caller's binding)")
+    transfer_to: Code | None = Field(
+        None, description="service code a caller's transfer button sends a ticket to"
+    )
     location: str | None = Field(None, description="where it stands, for people")
     ports: dict[str, Any] = Field(default_factory=dict, description="[device.ports] settings")
     vars: dict[str, Any] = Field(default_factory=dict, description="other host variables")
@@ -83,6 +99,8 @@ class DeviceEntry(BaseModel):
             out["ansible_host"] = self.host
         if self.window is not None:
             out["anxin_window"] = self.window
+        if self.transfer_to is not None:
+            out["anxin_transfer_to"] = self.transfer_to
         if self.location:
             out["anxin_location"] = self.location
         if self.ports:
@@ -134,6 +152,7 @@ def parse_inventory(text: str, *, source: str = "inventory") -> HallInventory:
                     kind=merged.get("anxin_device_kind"),
                     host=merged.get("ansible_host"),
                     window=merged.get("anxin_window"),
+                    transfer_to=merged.get("anxin_transfer_to"),
                     location=merged.get("anxin_location"),
                     ports=merged.get("anxin_device_ports") or {},
                     vars={
@@ -231,7 +250,8 @@ class ImportReport:
 
 
 def import_inventory(settings: Settings, inv: HallInventory) -> ImportReport:
-    """Register every device of `inv` (kind, and a caller's window), all or nothing.
+    """Register every device of `inv` (kind, and a caller's window and transfer
+    target), all or nothing.
 
     A new device is registered as never seen (offline, no version) until its
     first birth. A device whose registered kind differs is a problem: nothing
@@ -275,9 +295,10 @@ def import_inventory(settings: Settings, inv: HallInventory) -> ImportReport:
                     session.add(row)
                     session.flush()
                     report.created.append(d.id)
-                wanted = d.window if d.kind is DeviceKind.CALLER else None
-                if d.kind is DeviceKind.CALLER and (row.settings or {}).get("window") != wanted:
-                    service.update_settings(session, device_id=d.id, values={"window": wanted})
+                wanted = {"window": d.window, "transfer_to": d.transfer_to}
+                have = {k: (row.settings or {}).get(k) for k in _CALLER_SETTINGS}
+                if d.kind is DeviceKind.CALLER and have != wanted:
+                    service.update_settings(session, device_id=d.id, values=wanted)
                     if d.id not in report.created:
                         report.updated.append(d.id)
                 elif d.id not in report.created:
@@ -324,9 +345,11 @@ def export_inventory(settings: Settings, base: HallInventory | None = None) -> E
                 notes.append(f"{row.id}: retired in the registry, left out")
             continue
         kind = DeviceKind(row.kind)
-        window = (row.settings or {}).get("window") if kind is DeviceKind.CALLER else None
-        if planned is not None and kind is not DeviceKind.CALLER:
-            window = planned.window
+        caller = kind is DeviceKind.CALLER
+        window = (row.settings or {}).get("window") if caller else None
+        transfer_to = (row.settings or {}).get("transfer_to") if caller else None
+        if planned is not None and not caller:
+            window, transfer_to = planned.window, planned.transfer_to
         if planned is None:
             notes.append(f"{row.id}: not in the base inventory; set its ansible_host and ports")
         devices.append(
@@ -335,6 +358,7 @@ def export_inventory(settings: Settings, base: HallInventory | None = None) -> E
                 kind=kind,
                 host=planned.host if planned else None,
                 window=window,
+                transfer_to=transfer_to,
                 location=planned.location if planned else None,
                 ports=planned.ports if planned else {},
                 vars=planned.vars if planned else {},

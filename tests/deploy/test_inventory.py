@@ -49,6 +49,8 @@ def test_import_registers_every_device_with_its_kind_and_caller_window(
     assert devices["kiosk-01"][0] == "kiosk"
     assert devices["board-02"][0] == "display"
     assert devices["caller-03"] == ("caller", {"window": 3}, False)
+    # The transfer button's target goes into the registry with the window.
+    assert devices["caller-01"] == ("caller", {"window": 1, "transfer_to": "tax_invoice"}, False)
     # A second import changes nothing.
     again = import_inventory(settings, load_inventory(DEMO))
     assert again.created == []
@@ -79,13 +81,16 @@ def test_export_shows_a_window_an_admin_changed_in_the_registry(settings: Settin
     import_inventory(settings, demo)
     engine = make_engine(database_url(settings))
     with make_sessionmaker(engine)() as session:
-        service.update_settings(session, device_id="caller-02", values={"window": 7})
+        service.update_settings(
+            session, device_id="caller-02", values={"window": 7, "transfer_to": "pension"}
+        )
         service.retire(session, device_id="kiosk-03")
         session.commit()
     engine.dispose()
     result = export_inventory(settings, demo)
     exported = {d.id: d for d in result.inventory.devices}
     assert exported["caller-02"].window == 7
+    assert exported["caller-02"].transfer_to == "pension"
     assert "kiosk-03" not in exported
     assert any("kiosk-03" in note and "retired" in note for note in result.notes)
 
