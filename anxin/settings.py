@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from broker.contract import DeviceKind
+from broker.contract import CALLER_BUTTONS, DeviceKind
 from broker.session import BrokerAddress
 from display.ledboard.settings import LedBoardSettings
 from display.voice.settings import VoiceSettings
@@ -250,11 +250,25 @@ class SimPort(Section):
 
 class GpioButtonsPort(Section):
     kind: Literal["gpio"] = "gpio"
-    pins: dict[str, int] = Field(default_factory=dict, description="button name -> BCM pin")
+    pins: dict[str, int] = Field(
+        default_factory=dict,
+        description="button name -> BCM pin (next, recall, start, finish, transfer, pause, "
+        "resume, no_show, rate_5 … rate_1)",
+    )
     bounce_s: float = Field(0.05, ge=0, description="debounce time")
     repeat_guard_s: float = Field(
         0.6, ge=0, description="a second press of the same button sooner than this is ignored"
     )
+
+    @model_validator(mode="after")
+    def _known_buttons(self) -> GpioButtonsPort:
+        unknown = sorted(set(self.pins) - CALLER_BUTTONS)
+        if unknown:  # a typo would be a button the hub answers with 未知按键
+            known = ", ".join(sorted(CALLER_BUTTONS))
+            raise ValueError(f"unknown button(s) {', '.join(unknown)}; a caller has: {known}")
+        if len(set(self.pins.values())) != len(self.pins):
+            raise ValueError("two buttons wired to the same pin")
+        return self
 
 
 class GpioLedPort(Section):

@@ -173,6 +173,16 @@ class Command(Payload):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+# The buttons a caller box may have (``ports.buttons.pins`` keys, the ``button``
+# of its ``button`` event): the window verbs and the five 好差评 levels. The
+# hub maps each to a verb (`central.queueing.callers`); a pin wired under any
+# other name is refused when the settings are read.
+CALLER_BUTTONS: Final = frozenset(
+    {"next", "recall", "start", "finish", "no_show", "pause", "resume", "transfer"}
+    | {f"rate_{level}" for level in range(1, 6)}
+)
+
+
 class CallerFeedback(BaseModel):
     """Arguments of ``cmd/feedback`` to a caller: what became of its button press
     (the caller's LED lights once, long, when accepted and blinks fast when refused)."""

@@ -97,3 +97,12 @@ async def test_caller_button_press_puts_an_event_in_the_outbox_and_identify_blin
     assert final.status is ResultStatus.SUCCEEDED
     await asyncio.sleep(0.7)
     pins.pin(LED_PIN).assert_states([False, True, False])
+
+
+def test_a_button_the_hub_would_not_know_is_refused_when_the_settings_are_read() -> None:
+    with pytest.raises(ValueError, match=r"unknown button.*done"):
+        GpioButtonsPort(pins={"next": 17, "done": 23})
+    with pytest.raises(ValueError, match="same pin"):
+        GpioButtonsPort(pins={"next": 17, "recall": 17})
+    wired = GpioButtonsPort(pins={"next": 17, "finish": 23, "transfer": 12, "rate_5": 5})
+    assert wired.pins["transfer"] == 12

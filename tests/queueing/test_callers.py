@@ -219,3 +219,11 @@ def test_a_caller_is_bound_from_the_command_line(
     unbound = runner.invoke(app, ["devices", "bind", CALLER, "--unbind"])
     assert unbound.exit_code == 0, unbound.output
     engine.dispose()
+
+
+def test_every_button_a_caller_may_wire_has_a_verb_at_the_hub() -> None:
+    from broker.contract import CALLER_BUTTONS
+    from central.queueing.callers import _VERBS
+    from central.ratings.codes import RATING_BUTTONS
+
+    assert set(_VERBS) | set(RATING_BUTTONS) == CALLER_BUTTONS
