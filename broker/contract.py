@@ -99,6 +99,18 @@ class DeviceKind(StrEnum):
     SIGNLANG = "signlang"
 
 
+# The hall topics each kind reads (topic suffixes under ``{root}/hall/``). A
+# caller needs only the windows (its ticket display), a sign-language terminal
+# none; each hall message costs every subscriber a decode and a validation,
+# and the call list goes out on every call.
+HALL_READS: Final[dict[DeviceKind, tuple[str, ...]]] = {
+    DeviceKind.KIOSK: ("#",),  # waits, the matter library, hall notices
+    DeviceKind.CALLER: ("window/+",),
+    DeviceKind.DISPLAY: ("calls", "window/+", "queue/+"),
+    DeviceKind.SIGNLANG: (),
+}
+
+
 class Payload(BaseModel):
     """Base of every payload: frozen, strict about unknown fields, versioned."""
 
@@ -685,15 +697,20 @@ class Topics:
             (f"{dev}/ticket_req", 0),
         ]
 
-    def device_subscriptions(self, device_id: str) -> list[tuple[str, int]]:
-        """What a device listens to: its commands, acks, config, own status, the hub."""
+    def device_subscriptions(
+        self, device_id: str, kind: DeviceKind | None = None
+    ) -> list[tuple[str, int]]:
+        """What a device listens to: its commands, acks, config, own status, the
+        hub, and the hall topics its kind reads (`HALL_READS`; every hall topic
+        when the kind is not given)."""
+        hall = HALL_READS.get(kind, ("#",)) if kind is not None else ("#",)
         return [
             (f"{self.root}/dev/{device_id}/cmd/+", 1),
             (self.ack(device_id), 1),
             (self.config(device_id), 1),
             (self.status(device_id), 1),
             (self.hub_status(), 1),
-            (f"{self.root}/hall/#", 1),
+            *((f"{self.root}/hall/{suffix}", 1) for suffix in hall),
             (self.ticket_reply(device_id), 0),
             (self.blocks(device_id), 1),
         ]

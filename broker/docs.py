@@ -9,6 +9,7 @@ from typing import Any
 
 from broker.contract import (
     COMMAND_ARGS,
+    HALL_READS,
     MAX_PAYLOAD_BYTES,
     ROUTES,
     SCHEMA_VERSION,
@@ -116,4 +117,13 @@ def render_mqtt_doc() -> str:
     for rule in acl_rules(example, "kiosk-01"):
         out += f"| {rule.access} | `{rule.topic}` |\n"
     out += "\nThe hub may read and write everything under `anxin/v1/{hall}/#`.\n"
+    out += (
+        "\nA device may read every hall topic but subscribes only to those its kind\n"
+        "reads (`HALL_READS`): every hall message costs each subscriber a decode and a\n"
+        "validation, and the call list goes out on every call.\n\n"
+        "| kind | hall topics subscribed |\n| --- | --- |\n"
+    )
+    for kind, suffixes in HALL_READS.items():
+        shown = ", ".join(f"`hall/{s}`" for s in suffixes) or "none"
+        out += f"| {kind.value} | {shown} |\n"
     return out

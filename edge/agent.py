@@ -131,7 +131,7 @@ class DeviceAgent:
         self.session = MqttSession(
             client_id=device_id,
             address=address,
-            subscriptions=topics.device_subscriptions(device_id),
+            subscriptions=topics.device_subscriptions(device_id, spec.kind),
             on_message=self._on_message,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,

@@ -127,3 +127,22 @@ def test_docs_mqtt_md_is_generated_from_the_current_contract() -> None:
     assert doc.read_text(encoding="utf-8") == render_mqtt_doc(), (
         "docs/mqtt.md is stale: run `anxin docs mqtt`"
     )
+
+
+def test_each_kind_subscribes_to_the_hall_topics_it_reads() -> None:
+    from broker.contract import DeviceKind
+
+    def hall(kind: DeviceKind | None) -> set[str]:
+        subs = T.device_subscriptions("dev-01", kind)
+        return {t.split("/hall/", 1)[1] for t, _qos in subs if "/hall/" in t}
+
+    assert hall(DeviceKind.CALLER) == {"window/+"}  # no call lists, queues or matters
+    assert hall(DeviceKind.DISPLAY) == {"calls", "window/+", "queue/+"}
+    assert hall(DeviceKind.KIOSK) == {"#"}
+    assert hall(DeviceKind.SIGNLANG) == set()
+    assert hall(None) == {"#"}
+    # Every kind still hears its commands, config and the hub.
+    for kind in DeviceKind:
+        topics = {t for t, _qos in T.device_subscriptions("dev-01", kind)}
+        assert T.config("dev-01") in topics
+        assert T.hub_status() in topics
