@@ -28,7 +28,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from sqlalchemy import bindparam, select
@@ -295,20 +295,16 @@ class HallStatePublisher:
 
     def _read(
         self, day: dt.date, windows: set[int], calls: int, full: bool
-    ) -> list[tuple[str, Payload]]:
-        out: list[tuple[str, Payload]] = []
+    ) -> Iterator[tuple[str, Payload]]:
+        """The round's topics as they are read: the windows go out before the
+        call list is read (the window's own board and its caller wait on them)."""
         with self._sessions() as session:
             if full or windows:
                 for w in window_snapshots(session, window_ids=None if full else windows):
-                    out.append((self._topics.hall_window(w.window), w))
+                    yield self._topics.hall_window(w.window), w
             if full or calls:
-                out.append(
-                    (
-                        self._topics.hall_calls(),
-                        calls_snapshot(session, day=day, limit=max(self._calls_shown, calls)),
-                    )
-                )
-        return out
+                limit = max(self._calls_shown, calls)
+                yield self._topics.hall_calls(), calls_snapshot(session, day=day, limit=limit)
 
     async def _queue_loop(self) -> None:
         while True:
