@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not server:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (CI sets it)")
     yield from _postgres_database(server)
+
+
+@pytest.fixture
+def pins() -> Iterator[Any]:
+    """gpiozero's mock pin factory, for a device's buttons, LED and display."""
+    from gpiozero.pins.mock import MockFactory  # type: ignore[import-untyped]
+
+    factory = MockFactory()
+    try:
+        yield factory
+    finally:
+        factory.close()

@@ -27,6 +27,7 @@ from broker.contract import (
     ResultStatus,
 )
 from central.db import database_url, make_engine, make_sessionmaker
+from central.devices import boards
 from central.devices.models import Device, DeviceCommand, DeviceEvent
 
 KIND_LABELS: dict[str, str] = {
@@ -46,22 +47,8 @@ FINAL_STATUSES = frozenset(
 # the board's own `display.board.settings.BoardSettings`).
 DEVICE_SETTINGS: Final[dict[str, dict[str, tuple[type, str]]]] = {
     DeviceKind.CALLER: {"window": (int, "窗口号"), "transfer_to": (str, "转办业务")},
-    DeviceKind.DISPLAY: {
-        "board": (str, "屏幕类型"),
-        "area": (str, "区域代码"),
-        "services": (list, "显示等候的业务"),
-        "window": (int, "窗口号"),
-        "title": (str, "标题"),
-        "notices": (list, "滚动通知"),
-        "highlight_s": (float, "新呼叫突出显示时长"),
-        "calls_shown": (int, "显示的呼叫条数"),
-        "announce": (bool, "语音播报"),
-        "serial_lines": (int, "LED 屏行数"),
-        "voice_repeat": (int, "每次呼叫播报遍数"),
-        "voice_busy_repeat": (int, "排队较多时播报遍数"),
-        "voice_max_wait_s": (float, "语音积压超时"),
-        "voice_chime": (bool, "呼叫前提示音"),
-    },
+    # A display's keys and labels are its board settings' (checked by `boards`).
+    DeviceKind.DISPLAY: {name: (object, label) for name, label in boards.LABELS.items()},
 }
 
 
@@ -281,8 +268,6 @@ def update_settings(session: Session, *, device_id: str, values: dict[str, Any])
     board it can show (`boards.check_document`) from what the hall has
     (`boards.hall_problem`).
     """
-    from central.devices import boards
-
     device = session.get(Device, device_id, with_for_update=True)
     if device is None:
         raise DeviceNotFound(device_id)

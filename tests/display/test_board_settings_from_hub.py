@@ -80,6 +80,16 @@ async def call(clerk: httpx.AsyncClient, window: int, service: str) -> str:
     return str(r.json()["ticket"]["number"])
 
 
+async def registered(hub: Hub) -> None:
+    """Wait for the display's birth in the hub's registry."""
+
+    def known() -> bool:
+        with hub.state.sessions() as s:
+            return s.get(Device, BOARD) is not None
+
+    await eventually(known, what="the display's birth in the registry")
+
+
 def stored_settings(hub: Hub) -> dict[str, Any]:
     with hub.state.sessions() as s:
         device = s.get(Device, BOARD)
@@ -182,12 +192,7 @@ async def test_the_cli_sets_a_display_and_refuses_what_the_board_cannot_show(
             )
 
         async with display_device(mosquitto, tmp_path) as (display, speaker, _serial, _agent):
-
-            def registered() -> bool:
-                with hub.state.sessions() as s:
-                    return s.get(Device, BOARD) is not None
-
-            await eventually(registered, what="the display's birth in the registry")
+            await registered(hub)
             bad = await cli(BOARD, "--board", "window")
             assert bad.exit_code == 1
             assert "窗口屏需要填写窗口号" in bad.output
@@ -232,12 +237,7 @@ async def test_an_admin_sets_how_the_board_speaks_and_a_bad_pair_is_refused(
         admin = await signed_in(hub, "admin-user", Role.ADMIN)
         two_area_hall(hub)
         async with display_device(mosquitto, tmp_path) as (_display, speaker, _serial, _agent):
-
-            def registered() -> bool:
-                with hub.state.sessions() as s:
-                    return s.get(Device, BOARD) is not None
-
-            await eventually(registered, what="the display's birth in the registry")
+            await registered(hub)
             base = {"device_id": BOARD, "board": "hall", "announce": "1"}
             for form, reason in (
                 ({"voice_repeat": "9"}, "每次呼叫播报遍数应在 1–5 遍之间"),

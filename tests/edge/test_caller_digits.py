@@ -3,8 +3,6 @@ and blinks a refused press's code (a test-side hub publishes; a TM1637 decoder r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from gpiozero.pins.mock import MockFactory  # type: ignore[import-untyped]
 
@@ -27,15 +25,6 @@ from tests.edge.tm1637 import Tm1637Chip, wire_chip
 
 CLK, DIO = 23, 24
 CALLER = "caller-07"
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture

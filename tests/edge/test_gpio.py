@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from gpiozero.pins.mock import MockFactory  # type: ignore[import-untyped]
@@ -17,15 +16,6 @@ from tests.edge.conftest import StartDevice
 from tests.edge.support import TinyHub, wait_until
 
 BUTTON_PIN, LED_PIN = 17, 18
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 async def test_a_pressed_button_calls_back_on_the_event_loop(pins: MockFactory) -> None:

@@ -4,7 +4,6 @@ read back by a decoder that clocks the bits in as the chip does (`tests.edge.tm1
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from gpiozero.pins.mock import MockFactory  # type: ignore[import-untyped]
@@ -23,15 +22,6 @@ from edge.ports.segments import (
 from tests.edge.tm1637 import DATASHEET, Tm1637Chip, read, wire_chip
 
 CLK, DIO = 23, 24
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from anxin.settings import GpioButtonsPort, GpioLedPort, PortsSettings, Tm1637Po
 from broker.contract import DeviceKind
 from broker.session import Backoff
 from central.auth.models import Role, User
-from central.devices.models import DeviceCommand
 from central.queueing import service
 from central.queueing.callers import NO_TRANSFER_TARGET, UNBOUND
 from central.queueing.fairness import verify_chain
@@ -36,19 +35,10 @@ from tests.edge.support import device_settings
 from tests.edge.tm1637 import Tm1637Chip, wire_chip
 from tests.queueing.hall import MORNING, Hall
 from tests.queueing.test_api import _hall, all_day  # noqa: F401 - the fixture
+from tests.queueing.test_callers import CALLER, feedback_results
 
-CALLER = "caller-07"
 PINS = {"next": 17, "start": 27, "transfer": 22}
 LED_PIN, CLK, DIO = 18, 23, 24
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture
@@ -117,23 +107,6 @@ async def _shows(chip: Tm1637Chip, text: str) -> None:
     await eventually(lambda: chip.shown == text, what=f"the box's display to show {text!r}")
 
 
-async def _feedback(hub: Hub, count: int) -> list[dict[str, Any]]:
-    """The caller's answers to the hub's feedback commands, oldest first."""
-
-    def rows() -> list[DeviceCommand]:
-        with hub.state.sessions() as s:
-            query = (
-                select(DeviceCommand)
-                .where(DeviceCommand.device_id == CALLER, DeviceCommand.name == "feedback")
-                .where(DeviceCommand.status == "succeeded")
-                .order_by(DeviceCommand.issued_at)
-            )
-            return list(s.scalars(query))
-
-    await eventually(lambda: len(rows()) >= count, what=f"{count} feedback results")
-    return [{"args": r.args, **r.data} for r in rows()]
-
-
 def _issue(hub: Hub, count: int) -> list[str]:
     with hub.state.sessions() as s:
         return [
@@ -185,7 +158,7 @@ async def test_the_box_shows_the_windows_ticket_whoever_calls_and_blinks_a_refus
     first, second, _third = _issue(hub, 3)
     _press(pins, "next")  # on the box
     await _shows(chip, first)
-    assert (await _feedback(hub, 1))[-1]["digits"] == first
+    assert (await feedback_results(hub, 1))[-1]["digits"] == first
 
     await _window(hub, "next", {"finish_current": "completed"})  # on the workstation
     await _shows(chip, second)
@@ -197,7 +170,7 @@ async def test_the_box_shows_the_windows_ticket_whoever_calls_and_blinks_a_refus
 
     chip.history.clear()
     _press(pins, "next")  # paused: refused
-    refused = (await _feedback(hub, 2))[-1]
+    refused = (await feedback_results(hub, 2))[-1]
     assert refused["args"]["ok"] is False
     assert "已暂停" in refused["args"]["reason"]
     assert refused["digits"] == "E-02"
@@ -221,12 +194,12 @@ async def test_the_transfer_button_sends_the_ticket_to_the_callers_target(
     _press(pins, "next")
     await _shows(chip, number)
     _press(pins, "start")
-    await _feedback(hub, 2)
+    await feedback_results(hub, 2)
 
     # No target yet: refused with the reason, LED and display say so, nothing changes.
     before = hall.snapshot()
     _press(pins, "transfer")
-    refused = (await _feedback(hub, 3))[-1]
+    refused = (await feedback_results(hub, 3))[-1]
     assert refused["args"] == {
         "button": "transfer", "ok": False, "reason": NO_TRANSFER_TARGET, "ticket": None,
         "window": 1,
@@ -258,7 +231,7 @@ async def test_the_transfer_button_sends_the_ticket_to_the_callers_target(
     assert "转办键：不动产登记（realestate）" in page.text
 
     _press(pins, "transfer")
-    accepted = (await _feedback(hub, 4))[-1]
+    accepted = (await feedback_results(hub, 4))[-1]
     assert accepted["args"]["ok"] is True
     assert accepted["shown"] == "1 号窗口 已转办"
     await _shows(chip, "----")  # nobody at the window now

@@ -4,7 +4,7 @@ its button calls the next citizen, and its LED says whether that happened."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +34,6 @@ from tests.queueing.test_api import _hall, all_day  # noqa: F401 - the fixture
 
 BUTTON_PIN, LED_PIN = 17, 18
 CALLER = "caller-07"
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture
@@ -89,8 +80,9 @@ def _press(pins: MockFactory) -> None:
     pins.pin(BUTTON_PIN).drive_high()
 
 
-async def _feedback(hub: Hub, count: int) -> list[dict[str, Any]]:
-    """What the caller answered to the hub's feedback commands, oldest first."""
+async def feedback_results(hub: Hub, count: int) -> list[dict[str, Any]]:
+    """What the caller answered to the hub's feedback commands, oldest first:
+    the command's ``args`` and the result's data (``shown``, ``digits``)."""
 
     def rows() -> list[DeviceCommand]:
         with hub.state.sessions() as s:
@@ -103,7 +95,7 @@ async def _feedback(hub: Hub, count: int) -> list[dict[str, Any]]:
             return list(s.scalars(query))
 
     await eventually(lambda: len(rows()) >= count, what=f"{count} feedback results")
-    return [{"args": r.args, "shown": r.data.get("shown")} for r in rows()]
+    return [{"args": r.args, **r.data} for r in rows()]
 
 
 def _login(hub: Hub) -> None:
@@ -122,7 +114,7 @@ async def test_a_bound_caller_is_told_when_nobody_waits_and_when_it_calls_a_numb
     hub = hall_hub
     # Unbound: the press is refused and the clerk sees why.
     _press(pins)
-    (first,) = await _feedback(hub, 1)
+    (first,) = await feedback_results(hub, 1)
     assert first["args"]["ok"] is False
     assert first["args"]["reason"] == UNBOUND
     await asyncio.sleep(1.2)  # its fast blinks are over before the next press
@@ -142,7 +134,7 @@ async def test_a_bound_caller_is_told_when_nobody_waits_and_when_it_calls_a_numb
     # Window 1 signed in, nobody waiting: refused with the reason, LED blinks fast.
     _login(hub)
     _press(pins)
-    refused = (await _feedback(hub, 2))[-1]
+    refused = (await feedback_results(hub, 2))[-1]
     assert refused["args"] == {
         "button": "next", "ok": False, "reason": "当前没有等候的群众", "ticket": None, "window": 1,
     }  # fmt: skip
@@ -157,7 +149,7 @@ async def test_a_bound_caller_is_told_when_nobody_waits_and_when_it_calls_a_numb
             settings=hub.settings, now=utcnow(),
         )  # fmt: skip
     _press(pins)
-    accepted = (await _feedback(hub, 3))[-1]
+    accepted = (await feedback_results(hub, 3))[-1]
     assert accepted["args"]["ok"] is True
     assert accepted["args"]["ticket"] == ticket.number
     assert accepted["shown"] == f"1 号窗口 当前号码 {ticket.number}"

@@ -4,7 +4,7 @@ Mosquitto to the hub and back to the box's LED and screen text."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +19,6 @@ from tests.central.fakes import eventually
 from tests.conftest import RunningBroker
 from tests.queueing.hall import Hall
 from tests.workstation.support import MORNING, caller_box, hall_of, lit, press
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture

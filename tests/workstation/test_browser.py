@@ -5,7 +5,6 @@ are read in Chinese."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,6 @@ from tests.conftest import RunningBroker
 from tests.workstation.support import PASSWORD, caller_box, live_hub, press
 
 pytestmark = [pytest.mark.browser, needs_chromium]
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 async def expect_current(page: Page, number: str, state: str) -> None:
