@@ -2,7 +2,8 @@
 
 For SQLite (the one-box hall) and then PostgreSQL: a fresh database with 76
 windows, every one signed in, and tickets waiting; a private Mosquitto; the
-hub (`anxin hub`'s app, one uvicorn process); a subscriber on ``hall/window/+``. A press is
+hub as it is deployed (`anxin hub --workers 2`, the Ansible role's
+``hub_workers``); a subscriber on ``hall/window/+``. A press is
 ``POST /api/v1/queue/windows/{n}/next`` with ``finish_current`` (办结并叫下一位);
 its latency runs from just before the client sends the request to the moment
 the subscriber's network thread receives that window's retained topic with
@@ -58,6 +59,7 @@ PEAK_RATE: Final = 20.0  # calls per second across the hall
 P50_TARGET_MS: Final = 5.0
 P99_TARGET_MS: Final = 15.0
 BURST_TARGET_MS: Final = 150.0
+HUB_WORKERS: Final = 2  # as deployed: ansible/roles/hub/defaults/main.yml
 BURST_SPREAD_S: Final = 0.1
 
 
@@ -206,7 +208,7 @@ def _one(database_url: str, root: Path, *, calls: int, bursts: int) -> dict[str,
     proc, port = local.start_mosquitto(root / "mosquitto")
     try:
         env = hub_env(data_dir=root, database_url=database_url, mqtt_port=port)
-        with hub_process(env, workers=1, log=root / "hub.log") as hub_url:
+        with hub_process(env, workers=HUB_WORKERS, log=root / "hub.log") as hub_url:
             watch = BoardWatch(port, "bench")
             try:
                 return asyncio.run(_measure(hub_url, watch, calls=calls, bursts=bursts))

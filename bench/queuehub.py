@@ -219,6 +219,25 @@ def hub_process(env: dict[str, str], *, workers: int, log: Path) -> Iterator[str
     port = free_port()
     args = [sys.executable, "-m", "anxin", "hub", "--workers", str(workers)]
     env = {**env, "ANXIN_HUB__HOST": "127.0.0.1", "ANXIN_HUB__PORT": str(port)}
+    with _served(args, env, port, log) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def null_hub_process(*, workers: int, log: Path) -> Iterator[str]:
+    """`bench.nullhub` (the same routes doing no work) under uvicorn with
+    `workers` processes, served as the hub is; yields its URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "bench.nullhub:app", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+            "--no-access-log"]  # fmt: skip
+    with _served(args, dict(os.environ), port, log) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _served(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """Run an HTTP server process until it answers /healthz; stop it afterwards."""
     with log.open("wb") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

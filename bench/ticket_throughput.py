@@ -19,6 +19,11 @@ hub: the figures are the whole box's, not the hub's alone.
 Afterwards the database's timelines are checked: each ticket must have been
 called at most once although two worker processes served the windows.
 
+Baseline, in the same run: the same load against `bench.nullhub`, the same
+routes answered by two uvicorn workers that do no queue work. It is the most
+any FastAPI hub could reach on this machine with this load generator; when
+the baseline itself is under the target, the target cannot be met here.
+
 Targets: ≥ 2,000 operations/s with p99 ≤ 50 ms, and zero tickets called twice.
 """
 
@@ -45,6 +50,7 @@ from bench.queuehub import (
     hub_env,
     hub_process,
     issue_tokens,
+    null_hub_process,
     postgres_database,
 )
 from broker import local
@@ -139,12 +145,26 @@ def _databases(root: Path) -> Iterator[list[tuple[str, str | None]]]:
         yield [("sqlite", f"sqlite:///{root / 'hub.sqlite3'}"), ("postgresql", pg)]
 
 
+def _baseline(workdir: Path, *, seconds: float) -> dict[str, Any]:
+    """The null hub's figures: this machine's ceiling for the same load."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {}
+    with null_hub_process(workers=WORKERS, log=workdir / "nullhub.log") as url:
+        for clients in CLIENTS:
+            run = asyncio.run(
+                _load(url, clients=clients, first_window=1, seconds=seconds, tokens=["t"])
+            )
+            out[f"c{clients}"] = {k: run[k] for k in ("ops_per_s", "p50_ms", "p99_ms", "failures")}
+    return out
+
+
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     del settings  # every database and broker here is the benchmark's own
     seconds = 5.0 if quick else 20.0
     metrics: dict[str, Any] = {"hub_workers": WORKERS, "seconds_per_run": seconds}
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         root = Path(tmp)
+        metrics["baseline_null_hub"] = _baseline(root / "null", seconds=seconds)
         proc, port = local.start_mosquitto(root / "mosquitto")
         try:
             with _databases(root) as dbs:
@@ -164,6 +184,12 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
         for db, c in runs
     )
     no_twice = all(metrics[db]["tickets_called_twice"] == 0 for db, _ in runs)
+    base = metrics["baseline_null_hub"]
+    # Whether a hub doing no work at all meets the target on this machine.
+    metrics["target_reachable_here"] = all(
+        base[f"c{c}"]["ops_per_s"] >= OPS_TARGET and base[f"c{c}"]["p99_ms"] <= P99_TARGET_MS
+        for c in CLIENTS
+    )
     return {
         "bench": "ticket-throughput",
         "metrics": metrics,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
@@ -79,6 +79,8 @@ class Txn:
     calls: int = 0
     # Transitions whose in-transaction listeners have not run yet (`settle`).
     pending: list[tuple[Ticket, TicketEvent]] = field(default_factory=list)
+    # Timeline entries not yet written (`write_events`).
+    events: list[TicketEvent] = field(default_factory=list)
 
     def transition(
         self,
@@ -110,8 +112,7 @@ class Txn:
             reason=reason,
             detail=detail or {},
         )
-        # No flush here: the event is written with the verb's other changes.
-        self.session.add(event)
+        self.events.append(event)
         self.tickets.add(ticket.id)
         self.services.add(ticket.service_id)
         if window_id is not None:
@@ -141,11 +142,23 @@ class Txn:
             reason=reason,
             detail=detail or {},
         )
-        self.session.add(event)
+        self.events.append(event)
         self.tickets.add(ticket.id)
         self.services.add(ticket.service_id)
         self.pending.append((ticket, event))
         return event
+
+    def write_events(self) -> None:
+        """Append the verb's timeline entries, in order, in one statement.
+
+        They are never read back inside the verb, so they are not ORM
+        objects of the session: the unit of work inserted them one by one,
+        each fetching its id, about a tenth of a call-next's CPU."""
+        if self.events:
+            self.session.execute(
+                _INSERT_EVENT, [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in self.events]
+            )
+            self.events.clear()
 
     def settle(self) -> None:
         """Run the in-transaction listeners of every transition, in order,
@@ -213,11 +226,16 @@ def run(
         txs.append(tx)
         result = work(tx)
         tx.settle()
+        tx.write_events()
         return result
 
     result = locking.run_write(session, attempt)
     bus.committed(txs[-1].change())
     return result
+
+
+_INSERT_EVENT = insert(TicketEvent)
+_EVENT_COLUMNS = tuple(c.key for c in TicketEvent.__table__.columns if c.key != "id")
 
 
 # --- look-ups ------------------------------------------------------------------------

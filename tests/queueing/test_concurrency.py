@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,6 +113,9 @@ def _window_loop(
         errors.append(f"window {number}: {exc!r}")
 
 
+# 10,000 verbs from 76 threads: about two minutes on PostgreSQL on a slow
+# 2-core machine, over the suite's default time-out.
+@pytest.mark.timeout(600)
 def test_76_windows_pressing_next_at_once_call_every_ticket_exactly_once(hall: Hall) -> None:
     _build(hall)
     _bulk_tickets(hall, TICKETS)
