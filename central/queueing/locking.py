@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import random
@@ -155,10 +156,15 @@ def run_write(session: Session, work: Callable[[], T], *, attempts: int = ATTEMP
 
 def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
     """Insert a row unless its key exists, without a race between two workers."""
-    if dialect(session) == "postgresql":
-        session.execute(postgresql.insert(model).values(**values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite.insert(model).values(**values).on_conflict_do_nothing())
+    session.execute(_insert_ignore(dialect(session), model), values)
+
+
+@functools.cache
+def _insert_ignore(dialect_name: str, model: type[Any]) -> Any:
+    """Built once per table: building the statement cost more than running it
+    (every ticket issued and every window verb runs one)."""
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return insert(model.__table__).on_conflict_do_nothing()
 
 
 def lock_window_state(session: Session, window_id: int, now: Any) -> WindowState:

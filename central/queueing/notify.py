@@ -156,8 +156,16 @@ class NotificationQueuer:
     def __call__(self, session: Session, ticket: Ticket, event: TicketEvent) -> None:
         if event.to_state == TicketState.CALLED.value:
             self._called(session, ticket, event)
-        if TicketState.WAITING.value in (event.from_state, event.to_state):
-            self.queue_near(session, service_id=ticket.service_id, day=ticket.day, now=event.at)
+        if TicketState.WAITING.value not in (event.from_state, event.to_state):
+            return
+        if event.from_state is None and contact_of(session, ticket) is None:
+            # A new ticket joins at or behind the others' places (a priority
+            # or a transfer's kept time goes ahead of some, pushing them
+            # back): only the new ticket itself can have come near the front,
+            # and with no number to text there is nothing to queue. This
+            # skips two queries in every issue without a phone.
+            return
+        self.queue_near(session, service_id=ticket.service_id, day=ticket.day, now=event.at)
 
     def _called(self, session: Session, ticket: Ticket, event: TicketEvent) -> None:
         contact = contact_of(session, ticket)

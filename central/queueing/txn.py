@@ -234,7 +234,8 @@ def run(
     return result
 
 
-_INSERT_EVENT = insert(TicketEvent)
+# The table, not the class: a plain Core executemany, not the ORM's bulk insert.
+_INSERT_EVENT = insert(TicketEvent.__table__)
 _EVENT_COLUMNS = tuple(c.key for c in TicketEvent.__table__.columns if c.key != "id")
 
 
@@ -251,8 +252,11 @@ def window_by_number(session: Session, number: int) -> Window:
     return window
 
 
+_SERVICE_BY_CODE = select(Service).where(Service.code == bindparam("code"))
+
+
 def service_by_code(session: Session, code: str) -> Service:
-    service = session.scalar(select(Service).where(Service.code == code))
+    service = session.scalar(_SERVICE_BY_CODE, {"code": code})
     if service is None or not service.active:
         raise NotFound(f"没有业务 {code!r}")
     return service

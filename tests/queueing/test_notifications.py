@@ -116,6 +116,36 @@ def test_ticket_coming_near_the_front_gets_one_near_message(
     assert near[0].body == f"【安心政务大厅】您的{mine.number}号前面还有2位，请到大厅等候。"
 
 
+def test_a_transferred_ticket_near_the_front_of_its_new_queue_gets_a_near_message(
+    sms_hall: Hall, cipher: ContactCipher
+) -> None:
+    """The continuation ticket has no phone of its own: the number comes with
+    the ticket it was transferred from, and the new queue's "near" is queued."""
+    sms_hall.service("tax", "T", "税务", notify_ahead=2)
+    sms_hall.window(7, {"tax": 1.0})
+    sms_hall.login(7, sms_hall.clerk("lina", ["tax"]))
+    mine = _with_phone(sms_hall, cipher)
+    sms_hall.next(5)
+    sms_hall.start(5)
+    for _ in range(4):  # issued later than `mine`, so behind it in the tax queue
+        sms_hall.issue("tax")
+    out = sms_hall.verb("transfer", 5, to_service="tax", reason="additional_service",
+                        return_after=False)  # fmt: skip
+    moved = out.follow_up
+    assert moved is not None
+    assert moved.transferred_from_id == mine.id
+
+    near = [n for n in _notifications(sms_hall) if n.key == f"{moved.id}:near"]
+    body = f"【安心政务大厅】您的{moved.number}号即将叫号，请到大厅等候。"
+    assert [n.body for n in near] == [body]
+
+
+def test_issuing_without_a_phone_queues_no_message(sms_hall: Hall, cipher: ContactCipher) -> None:
+    for _ in range(3):
+        sms_hall.issue("general")
+    assert _notifications(sms_hall) == []
+
+
 def test_recall_is_a_new_message_and_the_same_call_is_not(
     sms_hall: Hall, cipher: ContactCipher
 ) -> None:
