@@ -36,9 +36,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -156,15 +156,15 @@ def run_write(session: Session, work: Callable[[], T], *, attempts: int = ATTEMP
 
 def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
     """Insert a row unless its key exists, without a race between two workers."""
-    session.execute(_insert_ignore(dialect(session), model), values)
+    session.execute(_insert_ignore(dialect(session), cast(Table, model.__table__)), values)
 
 
 @functools.cache
-def _insert_ignore(dialect_name: str, model: type[Any]) -> Any:
+def _insert_ignore(dialect_name: str, table: Table) -> Any:
     """Built once per table: building the statement cost more than running it
     (every ticket issued and every window verb runs one)."""
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    return insert(model.__table__).on_conflict_do_nothing()
+    return insert(table).on_conflict_do_nothing()
 
 
 def lock_window_state(session: Session, window_id: int, now: Any) -> WindowState:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
@@ -235,7 +235,7 @@ def run(
 
 
 # The table, not the class: a plain Core executemany, not the ORM's bulk insert.
-_INSERT_EVENT = insert(TicketEvent.__table__)
+_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
 _EVENT_COLUMNS = tuple(c.key for c in TicketEvent.__table__.columns if c.key != "id")
 
 
