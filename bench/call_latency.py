@@ -17,6 +17,13 @@ the hall-state publisher and two broker hops; not the HTTP response).
   times. Target: every board update received within 150 ms of the first press.
 
 Everything (hub, broker, load generator, subscriber) shares the 2 cores.
+
+Baseline, in the same run: the same presses against `bench.nullhub`, which
+answers "next" at once and publishes the window's board topic with no queue
+work, on the same broker with as many workers. It is the floor of this
+machine for this path (HTTP, the broker's two hops, the load generator and
+the subscriber); ``target_reachable_here`` says whether that floor itself
+meets the targets.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from bench.queuehub import (
     hub_env,
     hub_process,
     issue_tokens,
+    null_hub_process,
     postgres_database,
 )
 from broker import local
@@ -219,6 +227,23 @@ def _one(database_url: str, root: Path, *, calls: int, bursts: int) -> dict[str,
         proc.wait(10)
 
 
+def _baseline(root: Path, *, calls: int, bursts: int) -> dict[str, Any]:
+    """The null hub's figures for the same presses: this machine's floor."""
+    root.mkdir(parents=True, exist_ok=True)
+    proc, port = local.start_mosquitto(root / "mosquitto")
+    try:
+        log = root / "nullhub.log"
+        with null_hub_process(workers=HUB_WORKERS, log=log, mqtt_port=port) as url:
+            watch = BoardWatch(port, "bench")
+            try:
+                return asyncio.run(_measure(url, watch, calls=calls, bursts=bursts))
+            finally:
+                watch.stop()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def _passes(m: dict[str, Any]) -> bool:
     worst = m["burst_all_76_ms_worst"]
     return (
@@ -238,6 +263,9 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     metrics: dict[str, Any] = {"windows": WINDOWS, "peak_rate_target_per_s": PEAK_RATE}
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         root = Path(tmp)
+        base = _baseline(root / "null", calls=calls, bursts=bursts)
+        metrics["baseline_null_hub"] = base
+        metrics["target_reachable_here"] = _passes(base)
         with postgres_database() as pg:
             for name, url in (("sqlite", f"sqlite:///{root / 'hub.sqlite3'}"), ("postgresql", pg)):
                 if quick and name == "postgresql":

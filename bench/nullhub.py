@@ -1,26 +1,64 @@
-"""The ceiling of `anxin bench ticket-throughput` on this machine: a hub that
-does no queue work at all.
+"""The floor of the queue benchmarks on this machine: a hub that does no
+queue work at all.
 
-It answers the benchmark's five routes with small JSON bodies shaped like the
-real hub's, from async endpoints (no thread-pool hop), served like the real
-hub: uvicorn with httptools and uvloop, two worker processes. Driven by the
-same load generator on the same cores, it measures what HTTP, FastAPI and the
-load generator alone cost; the real hub can only be slower. Run in the same
-benchmark run as the real hub, so both figures come from the same machine in
-the same state.
+It answers the benchmarks' routes with small JSON bodies shaped like the real
+hub's, from async endpoints (no thread-pool hop), served like the real hub:
+uvicorn with httptools and uvloop, as many worker processes. When
+``ANXIN_BENCH_NULL_MQTT_PORT`` names a broker, a "next" also publishes the
+window's retained board topic, as the real hub does after its transaction.
+Driven by the same load generator on the same cores, it measures what HTTP,
+FastAPI, the broker and the load generator alone cost; the real hub can only
+be slower. The benchmarks run it in the same run as the real hub
+(`bench.ticket_throughput`, `bench.call_latency`), so both figures come from
+the same machine in the same state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from typing import Any
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from typing import Any, Final
 
+import paho.mqtt.client as mqtt
 from fastapi import FastAPI
+from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.queuehub import PATHS
+from broker.contract import Topics
 
-app = FastAPI(title="anxin bench null hub")
+MQTT_PORT_ENV: Final = "ANXIN_BENCH_NULL_MQTT_PORT"
+HALL: Final = "bench"
+
 _ids = itertools.count(1)
+_mqtt: mqtt.Client | None = None
+_topics = Topics(HALL)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    global _mqtt
+    port = os.environ.get(MQTT_PORT_ENV)
+    if port:
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", int(port))
+        sock = client.socket()
+        if isinstance(sock, socket.socket):  # Nagle off, as the hub has it
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client.loop_start()
+        _mqtt = client
+    try:
+        yield
+    finally:
+        if _mqtt is not None:
+            _mqtt.loop_stop()
+            _mqtt.disconnect()
+
+
+app = FastAPI(title="anxin bench null hub", lifespan=_lifespan)
 
 
 @app.get("/healthz")
@@ -45,7 +83,11 @@ async def citizen(token: str) -> dict[str, Any]:
 
 @app.post(PATHS.next)
 async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"window": n, "ticket": {"id": next(_ids), "number": "A001", "state": "called"}}
+    number = f"N{next(_ids):05d}"
+    if _mqtt is not None:
+        board = {"window": n, "status": "open", "ticket": number, "ticket_state": "called"}
+        _mqtt.publish(_topics.hall_window(n), json.dumps(board), qos=1, retain=True)
+    return {"window": n, "ticket": {"number": number, "state": "called"}}
 
 
 @app.post(PATHS.start)

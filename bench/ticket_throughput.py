@@ -145,11 +145,11 @@ def _databases(root: Path) -> Iterator[list[tuple[str, str | None]]]:
         yield [("sqlite", f"sqlite:///{root / 'hub.sqlite3'}"), ("postgresql", pg)]
 
 
-def _baseline(workdir: Path, *, seconds: float) -> dict[str, Any]:
+def _baseline(workdir: Path, *, mqtt_port: int, seconds: float) -> dict[str, Any]:
     """The null hub's figures: this machine's ceiling for the same load."""
     workdir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}
-    with null_hub_process(workers=WORKERS, log=workdir / "nullhub.log") as url:
+    with null_hub_process(workers=WORKERS, log=workdir / "nullhub.log", mqtt_port=mqtt_port) as url:
         for clients in CLIENTS:
             run = asyncio.run(
                 _load(url, clients=clients, first_window=1, seconds=seconds, tokens=["t"])
@@ -164,9 +164,9 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     metrics: dict[str, Any] = {"hub_workers": WORKERS, "seconds_per_run": seconds}
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         root = Path(tmp)
-        metrics["baseline_null_hub"] = _baseline(root / "null", seconds=seconds)
         proc, port = local.start_mosquitto(root / "mosquitto")
         try:
+            metrics["baseline_null_hub"] = _baseline(root / "null", mqtt_port=port, seconds=seconds)
             with _databases(root) as dbs:
                 for name, url in dbs:
                     if url is None:
