@@ -32,10 +32,11 @@ the tickets in flight at that moment.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
@@ -124,13 +125,10 @@ _SPECIAL = (
     .order_by(*_QUEUE_ORDER)
     .limit(_SPECIAL_MAX)
 )
+_NORMAL_WAITING = and_(_WAITING, Ticket.priority == Priority.NORMAL.value)
 _NORMAL_HEAD = (
     select(Ticket)
-    .where(
-        Ticket.service_id == bindparam("service"),
-        _WAITING,
-        Ticket.priority == Priority.NORMAL.value,
-    )
+    .where(Ticket.service_id == bindparam("service"), _NORMAL_WAITING)
     .order_by(*_QUEUE_ORDER)
     .limit(1)
 )
@@ -181,20 +179,51 @@ def pick_next(
         waited = (now - t.queued_at).total_seconds()
         klass = ticket_class(t, now, settings)
         by_class[klass].append(Candidate(t, klass, services[t.service_id], waited, False))
-    head_query = _NORMAL_HEAD_LOCKED if lock else _NORMAL_HEAD
     for klass in CLASS_ORDER:
         found = by_class[klass]
         if klass == Priority.NORMAL:
-            for service_id, weight in sorted(services.items()):
-                head = session.scalars(head_query, {"service": service_id, "day": day}).first()
-                if head is not None:
-                    waited = (now - head.queued_at).total_seconds()
-                    found.append(Candidate(head, klass, weight, waited, lock))
+            for head in _normal_heads(session, sorted(services), day=day, lock=lock):
+                waited = (now - head.queued_at).total_seconds()
+                found.append(Candidate(head, klass, services[head.service_id], waited, lock))
         found.sort(key=Candidate.key)
         for i, best in enumerate(found):
             if best.locked or not lock or _lock(session, best.ticket.id):
                 return Pick(best.ticket, _why(best, found[:i] + found[i + 1 :]))
     return None
+
+
+def _normal_heads(
+    session: Session, services: list[int], *, day: dt.date, lock: bool
+) -> list[Ticket]:
+    """The first normal ticket of each service's queue.
+
+    Locking on PostgreSQL, one query per service, each skipping a head that
+    another window has locked so that it finds the next one. Otherwise
+    (SQLite's write lock already serialises the verb, or no lock is wanted)
+    one query for all the heads.
+    """
+    if lock and session.get_bind().dialect.name == "postgresql":
+        heads = (
+            session.scalars(_NORMAL_HEAD_LOCKED, {"service": sid, "day": day}).first()
+            for sid in services
+        )
+        return [h for h in heads if h is not None]
+    params: dict[str, object] = {f"s{i}": sid for i, sid in enumerate(services)}
+    return list(session.scalars(_heads_in_one(len(services)), {**params, "day": day}))
+
+
+@functools.cache
+def _heads_in_one(count: int) -> Select[Ticket]:
+    """``tickets WHERE id IN (head of s0, head of s1, …)``, built once per count."""
+    heads = [
+        select(Ticket.id)
+        .where(Ticket.service_id == bindparam(f"s{i}"), _NORMAL_WAITING)
+        .order_by(*_QUEUE_ORDER)
+        .limit(1)
+        .scalar_subquery()
+        for i in range(count)
+    ]
+    return select(Ticket).where(Ticket.id.in_(heads))
 
 
 def _lock(session: Session, ticket_id: int) -> bool:

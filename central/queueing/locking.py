@@ -38,13 +38,13 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Engine, Table, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from central.db import SQLITE_IMMEDIATE
-from central.queueing.models import DayCounter, Ticket, WindowState
+from central.queueing.models import DayCounter, Ticket, Window, WindowState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,6 +176,22 @@ def lock_window_state(session: Session, window_id: int, now: Any) -> WindowState
         state = session.get(WindowState, window_id, with_for_update=True, populate_existing=True)
     assert state is not None
     return state
+
+
+_WINDOW_AND_STATE = (
+    select(Window, WindowState)
+    .join(WindowState, WindowState.window_id == Window.id)
+    .where(Window.number == bindparam("number"))
+    .with_for_update(of=WindowState)
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_window_by_number(session: Session, number: int) -> tuple[Window, WindowState] | None:
+    """The window and its locked state row in one query; None when either is
+    missing (no such window, or its first verb ever: see `lock_window_state`)."""
+    row = session.execute(_WINDOW_AND_STATE, {"number": number}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:

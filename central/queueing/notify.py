@@ -184,16 +184,12 @@ class NotificationQueuer:
         ahead_limit = session.scalar(_NOTIFY_AHEAD, {"service": service_id})
         if not ahead_limit or ahead_limit <= 0:
             return
+        # The front with its contacts in one query: this runs inside every
+        # call-next transaction.
         front = session.execute(
             _FRONT, {"service": service_id, "day": day, "limit": ahead_limit + 1}
         ).all()
-        # One query for the contacts of the front, not one per ticket: this runs
-        # inside every call-next transaction.
-        direct = {
-            c.ticket_id: c for c in session.scalars(_CONTACTS, {"ids": [t.id for t in front]})
-        }
-        for ahead, (tid, number, transferred_from) in enumerate(front):
-            contact = direct.get(tid)
+        for ahead, (tid, number, transferred_from, contact) in enumerate(front):
             if contact is None and transferred_from is not None:
                 contact = contact_of(session, session.get_one(Ticket, tid))
             if contact is None:
@@ -206,7 +202,8 @@ class NotificationQueuer:
 # Statements built once: `queue_near` runs inside every call-next transaction.
 _NOTIFY_AHEAD = select(Service.notify_ahead).where(Service.id == bindparam("service"))
 _FRONT = (
-    select(Ticket.id, Ticket.number, Ticket.transferred_from_id)
+    select(Ticket.id, Ticket.number, Ticket.transferred_from_id, TicketContact)
+    .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
     .where(
         Ticket.service_id == bindparam("service"),
         Ticket.day == bindparam("day"),
@@ -218,9 +215,6 @@ _FRONT = (
         Ticket.id,
     )
     .limit(bindparam("limit"))
-)
-_CONTACTS = select(TicketContact).where(
-    TicketContact.ticket_id.in_(bindparam("ids", expanding=True))
 )
 
 

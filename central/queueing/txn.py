@@ -297,8 +297,12 @@ def open_window(
     tx: Txn, number: int, actor: Actor, *, check_actor: bool = True
 ) -> tuple[Window, WindowState]:
     """The window and its state row, locked for this verb, after the actor check."""
-    window = window_by_number(tx.session, number)
-    state = locking.lock_window_state(tx.session, window.id, tx.now)
+    found = locking.lock_window_by_number(tx.session, number)
+    if found is None or not found[0].active:
+        window = window_by_number(tx.session, number)  # or NotFound
+        state = locking.lock_window_state(tx.session, window.id, tx.now)
+    else:
+        window, state = found
     mine = actor.any_window or actor.device_id is not None or state.clerk_id == actor.user_id
     if check_actor and not mine:
         raise NotYourWindow(f"您未在 {number} 号窗口登录，不能操作该窗口")
