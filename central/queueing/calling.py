@@ -17,8 +17,9 @@ presses "next" (下一位), and why.
 
 Within one service and class the head of the queue (earliest ``queued_at``)
 always has the largest weighted wait, so for the many normal tickets the
-engine reads only each service's head (one index probe per service); the
-few tickets of higher classes are read in one query and ranked in Python. The choice and the
+engine reads only each service's head (one index probe per service, all in
+one statement unless row locks are taken); the few tickets of higher classes
+are read in one query and ranked in Python. The choice and the
 competitors it beat are returned as `Pick.why` and stored in the call's
 timeline event, so any call can be explained afterwards.
 
