@@ -61,10 +61,18 @@ def _press_to_board(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return run(settings, quick=quick)
 
 
+def _queue_verbs(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """CPU and SQL statements of one queue verb in-process (issue, call-next+finish)."""
+    from bench.queue_verbs import run
+
+    return run(settings, quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "fleet": _fleet,
     "call-latency": _call_latency,
     "ticket-throughput": _ticket_throughput,
+    "queue-verbs": _queue_verbs,
     "guidance": _guidance,
     "ticket-print": _ticket_print,
     "signlang-video": _signlang_video,
