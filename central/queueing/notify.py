@@ -169,9 +169,11 @@ class NotificationQueuer:
 
     def _called(self, session: Session, ticket: Ticket, event: TicketEvent) -> None:
         contact = contact_of(session, ticket)
+        if contact is None:  # most tickets: no phone, and no window to look up
+            return
         window_id = event.window_id or ticket.window_id
         window = session.get(Window, window_id) if window_id is not None else None
-        if contact is None or window is None:
+        if window is None:
             return
         body = f"【{self.signature}】请{ticket.number}号到{window.number}号窗口办理。"
         key = f"{ticket.id}:called:{ticket.recalls}"
