@@ -183,14 +183,10 @@ class NotificationQueuer:
         self, session: Session, *, service_id: int, day: dt.date, now: dt.datetime
     ) -> None:
         """Queue "near" for tickets within the service's notify_ahead of the front."""
-        ahead_limit = session.scalar(_NOTIFY_AHEAD, {"service": service_id})
-        if not ahead_limit or ahead_limit <= 0:
-            return
-        # The front with its contacts in one query: this runs inside every
+        # The front (as long as the service's notify_ahead says, none when it
+        # is 0) with its contacts in one query: this runs inside every
         # call-next transaction.
-        front = session.execute(
-            _FRONT, {"service": service_id, "day": day, "limit": ahead_limit + 1}
-        ).all()
+        front = session.execute(_FRONT, {"service": service_id, "day": day}).all()
         for ahead, (tid, number, transferred_from, contact) in enumerate(front):
             if contact is None and transferred_from is not None:
                 contact = contact_of(session, session.get_one(Ticket, tid))
@@ -202,7 +198,12 @@ class NotificationQueuer:
 
 
 # Statements built once: `queue_near` runs inside every call-next transaction.
-_NOTIFY_AHEAD = select(Service.notify_ahead).where(Service.id == bindparam("service"))
+# The front's length: the ticket about to be called and notify_ahead behind it.
+_FRONT_LENGTH = (
+    select(case((Service.notify_ahead > 0, Service.notify_ahead + 1), else_=0))
+    .where(Service.id == bindparam("service"))
+    .scalar_subquery()
+)
 _FRONT = (
     select(Ticket.id, Ticket.number, Ticket.transferred_from_id, TicketContact)
     .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
@@ -216,7 +217,7 @@ _FRONT = (
         Ticket.queued_at,
         Ticket.id,
     )
-    .limit(bindparam("limit"))
+    .limit(_FRONT_LENGTH)
 )
 
 

@@ -140,6 +140,21 @@ def test_a_transferred_ticket_near_the_front_of_its_new_queue_gets_a_near_messag
     assert [n.body for n in near] == [body]
 
 
+def test_a_service_that_sends_no_near_messages_still_texts_the_call(
+    hall: Hall, cipher: ContactCipher
+) -> None:
+    hall.bus.on_transition(NotificationQueuer())
+    hall.service("general", "A", "综合受理", notify_ahead=0)
+    hall.window(5, {"general": 1.0})
+    hall.login(5, hall.clerk("wangfang", ["general"]))
+    mine = _with_phone(hall, cipher)  # first in line, but "near" is off
+    hall.issue("general")
+    assert _notifications(hall) == []
+
+    hall.next(5)
+    assert [n.key for n in _notifications(hall)] == [f"{mine.id}:called:0"]
+
+
 def test_issuing_without_a_phone_queues_no_message(sms_hall: Hall, cipher: ContactCipher) -> None:
     for _ in range(3):
         sms_hall.issue("general")
