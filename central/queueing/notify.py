@@ -158,12 +158,16 @@ class NotificationQueuer:
             self._called(session, ticket, event)
         if TicketState.WAITING.value not in (event.from_state, event.to_state):
             return
-        if event.from_state is None and contact_of(session, ticket) is None:
+        if event.from_state is None and (
+            ticket.transferred_from_id is None or contact_of(session, ticket) is None
+        ):
             # A new ticket joins at or behind the others' places (a priority
             # or a transfer's kept time goes ahead of some, pushing them
-            # back): only the new ticket itself can have come near the front,
-            # and with no number to text there is nothing to queue. This
-            # skips two queries in every issue without a phone.
+            # back): only the new ticket itself can have come near the front.
+            # A phone given at issue is stored by `store_contact`, which
+            # queues the ticket's "near" itself; a transfer's new ticket
+            # carries the phone of the one it left. Otherwise there is no one
+            # to text, and every plain issue skips these queries.
             return
         self.queue_near(session, service_id=ticket.service_id, day=ticket.day, now=event.at)
 
