@@ -29,6 +29,7 @@ meets the targets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -38,6 +39,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -213,27 +215,35 @@ def _one(database_url: str, root: Path, *, calls: int, bursts: int) -> dict[str,
     with hall_database(hub_settings) as sessions:
         # Each window serves 3 of the 6 services: enough waiting for every call.
         issue_tokens(sessions, hub_settings, (calls + WINDOWS * (bursts + 1)) // 3 + 40)
-    proc, port = local.start_mosquitto(root / "mosquitto")
-    try:
+
+    def hub(port: int) -> contextlib.AbstractContextManager[str]:
         env = hub_env(data_dir=root, database_url=database_url, mqtt_port=port)
-        with hub_process(env, workers=HUB_WORKERS, log=root / "hub.log") as hub_url:
-            watch = BoardWatch(port, "bench")
-            try:
-                return asyncio.run(_measure(hub_url, watch, calls=calls, bursts=bursts))
-            finally:
-                watch.stop()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        return hub_process(env, workers=HUB_WORKERS, log=root / "hub.log")
+
+    return _pressed(root, hub, calls=calls, bursts=bursts)
 
 
 def _baseline(root: Path, *, calls: int, bursts: int) -> dict[str, Any]:
     """The null hub's figures for the same presses: this machine's floor."""
     root.mkdir(parents=True, exist_ok=True)
+
+    def null_hub(port: int) -> contextlib.AbstractContextManager[str]:
+        return null_hub_process(workers=HUB_WORKERS, log=root / "nullhub.log", mqtt_port=port)
+
+    return _pressed(root, null_hub, calls=calls, bursts=bursts)
+
+
+def _pressed(
+    root: Path,
+    server: Callable[[int], contextlib.AbstractContextManager[str]],
+    *,
+    calls: int,
+    bursts: int,
+) -> dict[str, Any]:
+    """`_measure` against the server `server(broker_port)` starts, on a private broker."""
     proc, port = local.start_mosquitto(root / "mosquitto")
     try:
-        log = root / "nullhub.log"
-        with null_hub_process(workers=HUB_WORKERS, log=log, mqtt_port=port) as url:
+        with server(port) as url:
             watch = BoardWatch(port, "bench")
             try:
                 return asyncio.run(_measure(url, watch, calls=calls, bursts=bursts))
