@@ -8,7 +8,8 @@ and then tells the bus's after-commit listeners what changed. Every ticket
 state change goes through `Txn.transition`, which asks the state machine
 (`states.advance`) and appends the `TicketEvent` to the timeline; the
 in-transaction listeners hear every transition, in order, when the verb's
-work is done and before it commits (`Txn.settle`).
+work is done and before it commits (`Txn.settle`), and then the verb's
+timeline entries are written in one statement (`Txn.write_events`).
 """
 
 from __future__ import annotations
