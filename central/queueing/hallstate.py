@@ -13,7 +13,9 @@ a publishing round right there, on the verb's thread: it reads the changed
 windows and the calls list and publishes them (paho writes from any thread).
 Rounds run one at a time and each takes every mark so far, so the last
 retained message is always the newest state, and 76 windows pressing at once
-cost fewer rounds than presses. Full republishing and retries after a failed
+cost fewer rounds than presses; a verb that finds a round running leaves its
+marks to it instead of waiting (its answer would wait for another verb's
+reads). Full republishing and retries after a failed
 round run on a task of the event loop. Queue estimates are not urgent:
 a second task recomputes all services at most every ``queue_interval_s`` and
 publishes only those that changed. On every (re)connection of the hub the
@@ -226,9 +228,10 @@ class HallStatePublisher:
 
         Publishing from the thread that committed saves two hops (to the
         event loop and to a reader thread) on the path from a press to the
-        board. Rounds run one at a time and each reads after its own commit,
-        so the last retained message of a topic is always the newest state;
-        a round takes every change marked so far, so a burst coalesces.
+        board. Rounds run one at a time and each reads after the commits of
+        the marks it takes, so the last retained message of a topic is
+        always the newest state; a round takes every change marked so far,
+        so a burst coalesces (`_round`).
         """
         with self._lock:
             self._windows |= change.window_ids
@@ -262,27 +265,47 @@ class HallStatePublisher:
             loop.call_soon_threadsafe(loop.call_later, RETRY_S, self._wake.set)
 
     def _round(self) -> None:
-        """Publish what is marked (any thread; rounds are serialised)."""
-        with self._rounds_lock:
-            with self._lock:
-                windows, calls, full, day = self._windows, self._calls, self._full, self._day
-                self._windows, self._calls, self._full = set(), 0, False
-            if not (windows or calls or full):
-                return
+        """Publish what is marked (any thread), without waiting for another round.
+
+        Rounds run one at a time. A thread that finds one running leaves its
+        marks to it and returns at once: its verb's answer need not wait for
+        another verb's reads. The thread running rounds repeats until nothing
+        is marked, and looks again after releasing the lock, so a mark made
+        while it was releasing is not left behind.
+        """
+        while self._rounds_lock.acquire(blocking=False):
             try:
-                day = self._today() if full or day is None else day
-                for topic, payload in self._read(day, windows, calls, full):
-                    self._publish(topic, encode(payload))
-            except Exception:
-                log.exception("hall state publishing failed; retrying everything")
-                with self._lock:
-                    self._full = True
-                    self._calls += calls  # the retry lists them too
-                self._retry_soon()
+                ok = self._one_round()
+            finally:
+                self._rounds_lock.release()
+            with self._lock:
+                marked = bool(self._windows or self._calls or self._full)
+            if not ok or not marked:
                 return
-            if full:
-                self._last_queue.clear()
+
+    def _one_round(self) -> bool:
+        """One round over everything marked so far (the rounds lock is held);
+        False when it failed and a retry is scheduled."""
+        with self._lock:
+            windows, calls, full, day = self._windows, self._calls, self._full, self._day
+            self._windows, self._calls, self._full = set(), 0, False
+        if not (windows or calls or full):
+            return True
+        try:
+            day = self._today() if full or day is None else day
+            for topic, payload in self._read(day, windows, calls, full):
+                self._publish(topic, encode(payload))
+        except Exception:
+            log.exception("hall state publishing failed; retrying everything")
+            with self._lock:
+                self._full = True
+                self._calls += calls  # the retry lists them too
+            self._retry_soon()
+            return False
+        if full:
+            self._last_queue.clear()
         self._set_soon(self._queues_wake)
+        return True
 
     # --- the tasks --------------------------------------------------------------------
 

@@ -258,9 +258,10 @@ async def test_many_windows_pressing_at_once_all_reach_the_board(
 async def test_a_round_that_takes_more_calls_than_the_list_holds_lists_them_all(
     mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Twelve calls commit while a publishing round is busy; the next round takes
-    all twelve at once. A list of the usual ten would push two off before any
-    board saw them: never shown, never announced."""
+    """Twelve calls commit while a publishing round is busy (the verbs leave
+    their marks to it and return); its next round takes all twelve at once. A
+    list of the usual ten would push two off before any board saw them: never
+    shown, never announced."""
     n = 12
     async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (hub, hall):
         owners = [
@@ -268,31 +269,48 @@ async def test_a_round_that_takes_more_calls_than_the_list_holds_lists_them_all(
         ]
         publisher = next(o for o in owners if isinstance(o, HallStatePublisher))
 
-        def setup() -> None:
+        def setup() -> int:
             hall.service("general", "A", "综合受理")
+            ids = []
             for w in range(1, n + 1):
-                hall.window(w, {"general": 1.0})
+                ids.append(hall.window(w, {"general": 1.0}))
                 hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
             for _ in range(n):
                 hall.issue("general")
+            return ids[0]
 
-        await asyncio.to_thread(setup)
+        window_id = await asyncio.to_thread(setup)
         async with _board(mosquitto) as board:
             await asyncio.sleep(0.3)
             while not board.arrivals.empty():
                 board.arrivals.get_nowait()
-            busy = publisher._rounds_lock  # a round in progress
-            busy.acquire()
+            # A round in progress: its reads wait until the twelve have committed.
+            gate = threading.Event()
+            read = publisher._read
+
+            def slow_read(*args: Any) -> Any:
+                gate.wait(10)
+                monkeypatch.setattr(publisher, "_read", read)
+                return read(*args)
+
+            monkeypatch.setattr(publisher, "_read", slow_read)
+            with publisher._lock:
+                publisher._windows.add(window_id)
+            busy = threading.Thread(target=publisher._round)
+            busy.start()
+            await eventually(publisher._rounds_lock.locked, what="a round in progress")
             presses = [threading.Thread(target=hall.next, args=(w,)) for w in range(1, n + 1)]
             try:
                 for t in presses:
                     t.start()
+                for t in presses:  # each returns without waiting for the round
+                    await asyncio.to_thread(t.join, 10)
+                assert not any(t.is_alive() for t in presses)
                 # All committed, none published yet.
-                await eventually(lambda: publisher._calls == n, what="twelve calls committed")
+                assert publisher._calls == n
             finally:
-                busy.release()
-            for t in presses:
-                await asyncio.to_thread(t.join, 10)
+                gate.set()
+            await asyncio.to_thread(busy.join, 10)
             await board.wait_for(
                 board.topics.hall_calls(), lambda p: isinstance(p, HallCalls) and len(p.calls) == n
             )
