@@ -53,6 +53,7 @@ import wave
 from pathlib import Path
 from typing import Any, Final
 
+from anxin import heap
 from anxin.settings import GpioButtonsPort, Settings
 from bench.queuehub import (
     SECRET,
@@ -428,8 +429,10 @@ class Callers:
             if time.monotonic() > deadline:
                 raise RuntimeError("the callers did not receive their window bindings")
             await asyncio.sleep(0.1)
+        heap.settle()  # as each Pi's `DeviceAgent.run` does once started
 
     async def stop(self) -> None:
+        heap.release()
         await asyncio.gather(*(a.stop() for a in self.agents.values()), return_exceptions=True)
         for pins in self.pins.values():
             pins.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -14,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
+from anxin import heap
 from anxin.settings import Settings
 from central import errors
 from central.appointments import api as appointments_api
@@ -95,16 +95,10 @@ def create_app(settings: Settings) -> FastAPI:
         await matters.start()
         await kiosks.start()
         await interpreting.start()
-        # The heap the hub built on start-up (routes, schemas, mappers, the
-        # matter index) lives as long as the hub. Left in the collector's
-        # oldest generation, each full collection walks all of it: a stall
-        # of 100-240 ms every few hundred presses, which the boards' p99
-        # showed. Frozen, the collector walks only what requests create.
-        gc.freeze()
         try:
-            yield
+            with heap.settled():  # no full collection walks the start-up heap
+                yield
         finally:
-            gc.unfreeze()  # an app started in a test must not pin its heap
             await interpreting.stop()
             await kiosks.stop()
             await matters.stop()

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 import sdnotify
 from pydantic import BaseModel
 
+from anxin import heap
 from anxin.settings import Settings
 from broker.contract import (
     MAX_PAYLOAD_BYTES,
@@ -233,7 +234,8 @@ class DeviceAgent:
         """Run until cancelled, then stop cleanly."""
         await self.start()
         try:
-            await asyncio.Event().wait()
+            with heap.settled():  # a Pi runs one agent for months
+                await asyncio.Event().wait()
         finally:
             await self.stop()
 

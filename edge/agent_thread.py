@@ -18,6 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from anxin import heap
 from anxin.settings import Settings
 from edge.agent import DeviceAgent
 
@@ -67,7 +68,8 @@ class AgentThread(threading.Thread, Generic[T]):
         try:
             self.attached = self._attach(agent)
             self.ready.set()
-            await self._stop_event.wait()
+            with heap.settled():
+                await self._stop_event.wait()
         finally:
             await agent.stop()
             if self.attached is not None and self._detach is not None:

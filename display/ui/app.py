@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
+from anxin import heap
 from display.board import BoardViewModel
 from uikit.kivy_setup import configure_kivy, register_cjk_font
 
@@ -118,11 +119,13 @@ def build_board_app(
         def _first_frame(self, _dt: float) -> None:
             self.handle.first_frame_s = time.monotonic() - t0
             log.info("board first frame after %.2f s", self.handle.first_frame_s)
+            heap.settle()  # widgets, fonts and textures: no full collection stalls a frame
             if on_ready is not None:
                 on_ready(self.handle)
 
         def on_stop(self) -> None:
             self.screen.ticker.stop()
+            heap.release()
 
     return BoardApp()
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+from pathlib import Path
 
 from broker.contract import DeviceKind, DeviceState, DeviceStatus
+from edge.runner import make_agent
 from tests.conftest import RunningBroker
 from tests.edge.conftest import StartDevice
-from tests.edge.support import TinyHub, wait_until
+from tests.edge.support import TinyHub, device_settings, wait_until
 
 
 async def test_device_comes_online_with_its_kind_version_and_connection(
@@ -94,6 +98,27 @@ async def test_clean_stop_publishes_offline_with_the_same_connection(
     status = hub.last_status("display-01")
     assert status is not None
     assert status.connection == agent.connection
+
+
+async def test_a_running_agent_keeps_its_heap_settled_and_says_goodbye_when_cancelled(
+    hub: TinyHub, mqtt_broker: RunningBroker, tmp_path: Path
+) -> None:
+    # `run` is what a Pi runs for months: its start-up heap is frozen so no
+    # full collection stalls a press, and cancelling it stops cleanly.
+    agent = make_agent(device_settings(mqtt_broker, tmp_path, "caller-07", DeviceKind.CALLER))
+    running = asyncio.create_task(agent.run())
+    await asyncio.wait_for(agent.wait_online(), 5)
+    await wait_until(lambda: gc.get_freeze_count() > 0, what="the heap settled")
+
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+
+    assert gc.get_freeze_count() == 0
+    await wait_until(
+        lambda: (s := hub.last_status("caller-07")) is not None and s.state is DeviceState.OFFLINE,
+        what="explicit offline",
+    )
 
 
 async def test_events_wait_for_the_hub_and_then_arrive_in_order(
