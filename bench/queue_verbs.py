@@ -11,7 +11,10 @@ the SQL statements each verb sends, which do not vary at all.
 
 - ``issue``: a kiosk ticket (the hall's services in turn);
 - ``call_next_finish``: a one-button caller's "next", which finishes the
-  window's ticket and calls the next one in one transaction.
+  window's ticket and calls the next one in one transaction;
+- ``citizen_view``: what the citizen page's status (``/t/{token}/status``,
+  polled every few seconds by every phone in the hall) reads about a ticket,
+  cycling over the day's tickets (waiting, called and done).
 
 Target: call-next+finish ≤ 150 ms / 76 ≈ 1.97 ms. On SQLite every verb holds
 the database's one write lock for at least its own CPU time, so that is the
@@ -21,6 +24,7 @@ within `call-latency`'s 150 ms (before HTTP and the broker).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import tempfile
 import time
@@ -28,14 +32,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
 from bench.queuehub import SERVICES, WINDOWS, bench_settings, hall_database
-from central.queueing import service
+from broker.contract import utcnow
+from central.queueing import citizen, service
 from central.queueing.events import QueueBus
-from central.queueing.models import Channel
+from central.queueing.models import Channel, Ticket
 from central.queueing.notify import NotificationQueuer
 from central.queueing.txn import Actor
 
@@ -70,7 +75,20 @@ def _verbs(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Cal
             return service.call_next(s, window=next(windows), actor=actor, bus=bus,
                                      settings=settings, finish_current="completed")  # fmt: skip
 
-    return {"issue": issue, "call_next_finish": call_next_finish}
+    tokens: list[str] = []
+    zone = dt.timezone(dt.timedelta(hours=8))
+
+    def citizen_view() -> object:
+        if not tokens:
+            with sessions() as s:
+                tokens.extend(s.scalars(select(Ticket.token).order_by(Ticket.id)))
+        tokens.append(token := tokens.pop(0))
+        with sessions() as s:
+            ticket = citizen.find_ticket(s, token)
+            assert ticket is not None
+            return citizen.status_context(s, ticket, zone=zone, now=utcnow())
+
+    return {"issue": issue, "call_next_finish": call_next_finish, "citizen_view": citizen_view}
 
 
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:

@@ -179,7 +179,7 @@ def status_context(
     }
 
 
-def _find(session: Session, token: str) -> Ticket | None:
+def find_ticket(session: Session, token: str) -> Ticket | None:
     if not 8 <= len(token) <= 32:
         return None
     return session.scalar(select(Ticket).where(Ticket.token == token))
@@ -197,7 +197,7 @@ def _not_found(request: Request, state: StateDep) -> Response:
 
 @router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
 def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
-    ticket = _find(db, token)
+    ticket = find_ticket(db, token)
     if ticket is None:
         return _not_found(request, state)
     ctx = status_context(
@@ -209,7 +209,7 @@ def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) 
 
 @router.get("/t/{token}/status", response_class=HTMLResponse, include_in_schema=False)
 def citizen_status(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
-    ticket = _find(db, token)
+    ticket = find_ticket(db, token)
     if ticket is None:
         return _not_found(request, state)
     ctx = status_context(
