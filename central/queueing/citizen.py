@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from broker.contract import utcnow
@@ -123,15 +123,9 @@ def status_context(
     service = session.get(Service, ticket.service_id)
     window = session.get(Window, ticket.window_id) if ticket.window_id is not None else None
     chain = _chain(session, ticket)
-    events = session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id.in_([t.id for t in chain]))
-        .order_by(TicketEvent.at, TicketEvent.id)
-    ).all()
+    events = session.scalars(_TIMELINE, {"ids": [t.id for t in chain]}).all()
     window_ids = {e.window_id for e in events if e.window_id is not None}
-    windows = dict(
-        session.execute(select(Window.id, Window.number).where(Window.id.in_(window_ids))).all()
-    )
+    windows = dict(session.execute(_WINDOW_NUMBERS, {"ids": list(window_ids)}).all())
     numbers = {t.id: t.number for t in chain}
     steps = [
         Step(e.at.astimezone(zone).strftime("%H:%M"), _step_text(e, numbers[e.ticket_id], windows))
@@ -179,10 +173,22 @@ def status_context(
     }
 
 
+# Built once: every phone in the hall polls its ticket's status.
+_TIMELINE = (
+    select(TicketEvent)
+    .where(TicketEvent.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketEvent.at, TicketEvent.id)
+)
+_WINDOW_NUMBERS = select(Window.id, Window.number).where(
+    Window.id.in_(bindparam("ids", expanding=True))
+)
+_BY_TOKEN = select(Ticket).where(Ticket.token == bindparam("token"))
+
+
 def find_ticket(session: Session, token: str) -> Ticket | None:
     if not 8 <= len(token) <= 32:
         return None
-    return session.scalar(select(Ticket).where(Ticket.token == token))
+    return session.scalar(_BY_TOKEN, {"token": token})
 
 
 def _not_found(request: Request, state: StateDep) -> Response:

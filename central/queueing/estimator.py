@@ -45,7 +45,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from central.queueing.models import (
@@ -144,20 +144,32 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     """Waiting tickets of the same service that the call-next rule takes first."""
     if ticket.state != TicketState.WAITING:
         return 0
-    mine = PRIORITY_RANK.get(ticket.priority, len(PRIORITY_RANK))
-    rank = case(PRIORITY_RANK, value=Ticket.priority, else_=len(PRIORITY_RANK))
-    earlier = or_(
-        Ticket.queued_at < ticket.queued_at,
-        and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
-    )
-    stmt = select(func.count()).where(
-        Ticket.day == ticket.day,
-        Ticket.service_id == ticket.service_id,
-        Ticket.state == TicketState.WAITING.value,
-        Ticket.id != ticket.id,
-        or_(rank < mine, and_(rank == mine, earlier)),
-    )
-    return int(session.scalar(stmt) or 0)
+    values = {
+        "day": ticket.day, "service": ticket.service_id, "id": ticket.id,
+        "rank": PRIORITY_RANK.get(ticket.priority, len(PRIORITY_RANK)),
+        "queued_at": ticket.queued_at,
+    }  # fmt: skip
+    return int(session.scalar(_AHEAD, values) or 0)
+
+
+# Built once: every citizen page's poll and every issued ticket counts this.
+_RANK = case(PRIORITY_RANK, value=Ticket.priority, else_=len(PRIORITY_RANK))
+_AHEAD = select(func.count()).where(
+    Ticket.day == bindparam("day"),
+    Ticket.service_id == bindparam("service"),
+    Ticket.state == TicketState.WAITING.value,
+    Ticket.id != bindparam("id"),
+    or_(
+        bindparam("rank") > _RANK,
+        and_(
+            bindparam("rank") == _RANK,
+            or_(
+                Ticket.queued_at < bindparam("queued_at"),
+                and_(Ticket.queued_at == bindparam("queued_at"), Ticket.id < bindparam("id")),
+            ),
+        ),
+    ),
+)
 
 
 def service_loads(
