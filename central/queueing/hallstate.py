@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broker.contract import (
@@ -95,8 +95,10 @@ _ACTIVE_WINDOWS = _WINDOWS.where(Window.active.is_(True))
 _SOME_WINDOWS = _WINDOWS.where(Window.id.in_(bindparam("ids", expanding=True)))
 
 
-def calls_snapshot(session: Session, *, day: dt.date, limit: int = CALLS_SHOWN) -> HallCalls:
-    rows = session.execute(_CALLS, {"day": day, "limit": limit})
+def calls_snapshot(
+    db: Session | Connection, *, day: dt.date, limit: int = CALLS_SHOWN
+) -> HallCalls:
+    rows = db.execute(_CALLS, {"day": day, "limit": limit})
     calls = tuple(
         BoardCall(
             ticket=number,
@@ -115,12 +117,12 @@ def calls_snapshot(session: Session, *, day: dt.date, limit: int = CALLS_SHOWN) 
 
 
 def window_snapshots(
-    session: Session, *, window_ids: Iterable[int] | None = None
+    db: Session | Connection, *, window_ids: Iterable[int] | None = None
 ) -> list[HallWindow]:
     if window_ids is None:
-        rows = session.execute(_ACTIVE_WINDOWS)
+        rows = db.execute(_ACTIVE_WINDOWS)
     else:
-        rows = session.execute(_SOME_WINDOWS, {"ids": list(window_ids)})
+        rows = db.execute(_SOME_WINDOWS, {"ids": list(window_ids)})
     out = []
     for number, name, active, status, t_number, t_state, called_at, s_name in rows:
         phase = WindowPhase(status) if active and status in _PHASES else WindowPhase.CLOSED
@@ -322,12 +324,15 @@ class HallStatePublisher:
         """The round's topics as they are read: the windows go out before the
         call list is read (the window's own board and its caller wait on them)."""
         with self._sessions() as session:
+            # Plain reads of columns: on the session's connection they skip
+            # the ORM's execution layer (a third of each read's cost).
+            db = session.connection()
             if full or windows:
-                for w in window_snapshots(session, window_ids=None if full else windows):
+                for w in window_snapshots(db, window_ids=None if full else windows):
                     yield self._topics.hall_window(w.window), w
             if full or calls:
                 limit = max(self._calls_shown, calls)
-                yield self._topics.hall_calls(), calls_snapshot(session, day=day, limit=limit)
+                yield self._topics.hall_calls(), calls_snapshot(db, day=day, limit=limit)
 
     async def _queue_loop(self) -> None:
         while True:
