@@ -109,7 +109,8 @@ _ELIGIBLE = (
 
 def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dict[int, float]:
     """Service id -> weight: served by the window, and the clerk is certified for it."""
-    rows = session.execute(_ELIGIBLE, {"window": window_id, "clerk": clerk_id})
+    # Configuration no verb changes: a plain read, no flush of the verb's state first.
+    rows = session.connection().execute(_ELIGIBLE, {"window": window_id, "clerk": clerk_id})
     return {sid: float(weight) for sid, weight in rows}
 
 

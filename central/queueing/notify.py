@@ -129,19 +129,32 @@ def store_contact(
         )
 
 
-def contact_of(session: Session, ticket: Ticket) -> TicketContact | None:
-    """The contact of a ticket or of the ticket it was transferred from."""
-    current: Ticket | None = ticket
+def phone_of(session: Session, ticket: Ticket) -> str | None:
+    """The stored (encrypted) phone of a ticket or of the ticket it was transferred from.
+
+    Plain reads on the verb's connection (the listeners run after the verb's
+    flush): this runs for every ticket called."""
+    db = session.connection()
+    ticket_id: int | None = ticket.id
     for _ in range(MAX_TRANSFER_HOPS):
-        if current is None:
+        if ticket_id is None:
             return None
-        contact = session.get(TicketContact, current.id)
-        if contact is not None:
-            return contact
-        if current.transferred_from_id is None:
+        row = db.execute(_PHONE_OF, {"ticket": ticket_id}).first()
+        if row is None:
             return None
-        current = session.get(Ticket, current.transferred_from_id)
+        phone, ticket_id = row
+        if phone is not None:
+            return str(phone)
     return None
+
+
+# A ticket's phone and the ticket it was transferred from (to look there next).
+_PHONE_OF = (
+    select(TicketContact.phone_encrypted, Ticket.transferred_from_id)
+    .select_from(Ticket)
+    .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
+    .where(Ticket.id == bindparam("ticket"))
+)
 
 
 # --- queueing (in the verb's transaction) ---------------------------------------------
@@ -159,7 +172,7 @@ class NotificationQueuer:
         if TicketState.WAITING.value not in (event.from_state, event.to_state):
             return
         if event.from_state is None and (
-            ticket.transferred_from_id is None or contact_of(session, ticket) is None
+            ticket.transferred_from_id is None or phone_of(session, ticket) is None
         ):
             # A new ticket joins at or behind the others' places (a priority
             # or a transfer's kept time goes ahead of some, pushing them
@@ -172,8 +185,8 @@ class NotificationQueuer:
         self.queue_near(session, service_id=ticket.service_id, day=ticket.day, now=event.at)
 
     def _called(self, session: Session, ticket: Ticket, event: TicketEvent) -> None:
-        contact = contact_of(session, ticket)
-        if contact is None:  # most tickets: no phone, and no window to look up
+        phone = phone_of(session, ticket)
+        if phone is None:  # most tickets: no phone, and no window to look up
             return
         window_id = event.window_id or ticket.window_id
         window = session.get(Window, window_id) if window_id is not None else None
@@ -181,7 +194,7 @@ class NotificationQueuer:
             return
         body = f"【{self.signature}】请{ticket.number}号到{window.number}号窗口办理。"
         key = f"{ticket.id}:called:{ticket.recalls}"
-        _insert(session, key=key, ticket_id=ticket.id, contact=contact, body=body, now=event.at)
+        _insert(session, key=key, ticket_id=ticket.id, phone=phone, body=body, now=event.at)
 
     def queue_near(
         self, session: Session, *, service_id: int, day: dt.date, now: dt.datetime
@@ -190,15 +203,15 @@ class NotificationQueuer:
         # The front (as long as the service's notify_ahead says, none when it
         # is 0) with its contacts in one query: this runs inside every
         # call-next transaction.
-        front = session.execute(_FRONT, {"service": service_id, "day": day}).all()
-        for ahead, (tid, number, transferred_from, contact) in enumerate(front):
-            if contact is None and transferred_from is not None:
-                contact = contact_of(session, session.get_one(Ticket, tid))
-            if contact is None:
+        front = session.connection().execute(_FRONT, {"service": service_id, "day": day}).all()
+        for ahead, (tid, number, transferred_from, phone) in enumerate(front):
+            if phone is None and transferred_from is not None:
+                phone = phone_of(session, session.get_one(Ticket, tid))
+            if phone is None:
                 continue
             where = f"前面还有{ahead}位" if ahead else "即将叫号"
             body = f"【{self.signature}】您的{number}号{where}，请到大厅等候。"
-            _insert(session, key=f"{tid}:near", ticket_id=tid, contact=contact, body=body, now=now)
+            _insert(session, key=f"{tid}:near", ticket_id=tid, phone=phone, body=body, now=now)
 
 
 # Statements built once: `queue_near` runs inside every call-next transaction.
@@ -209,7 +222,7 @@ _FRONT_LENGTH = (
     .scalar_subquery()
 )
 _FRONT = (
-    select(Ticket.id, Ticket.number, Ticket.transferred_from_id, TicketContact)
+    select(Ticket.id, Ticket.number, Ticket.transferred_from_id, TicketContact.phone_encrypted)
     .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
     .where(
         Ticket.service_id == bindparam("service"),
@@ -230,13 +243,13 @@ def _insert(
     *,
     key: str,
     ticket_id: int,
-    contact: TicketContact,
+    phone: str,
     body: str,
     now: dt.datetime,
 ) -> None:
     values = {
         "key": key, "ticket_id": ticket_id, "channel": "sms",
-        "recipient": contact.phone_encrypted, "body": body,
+        "recipient": phone, "body": body,
         "state": NotificationState.PENDING.value, "attempts": 0,
         "next_attempt_at": now, "created_at": now,
     }  # fmt: skip
