@@ -185,13 +185,32 @@ _WINDOW_AND_STATE = (
     .with_for_update(of=WindowState)
     .execution_options(populate_existing=True)
 )
+_WINDOW_STATE_AND_TICKET = (
+    select(Window, WindowState, Ticket)
+    .join(WindowState, WindowState.window_id == Window.id)
+    .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id)
+    .where(Window.number == bindparam("number"))
+    .execution_options(populate_existing=True)
+)
 
 
-def lock_window_by_number(session: Session, number: int) -> tuple[Window, WindowState] | None:
-    """The window and its locked state row in one query; None when either is
-    missing (no such window, or its first verb ever: see `lock_window_state`)."""
+def lock_window_by_number(
+    session: Session, number: int
+) -> tuple[Window, WindowState, Ticket | None] | None:
+    """The window, its locked state row and, on SQLite, its current ticket,
+    in one query; None when the window or its state is missing (no such
+    window, or its first verb ever: see `lock_window_state`).
+
+    On SQLite the verb's transaction holds the database's write lock, so the
+    current ticket read here is as good as locked, and most verbs act on it.
+    PostgreSQL cannot lock the nullable side of an outer join: there the
+    ticket is None and is locked on its own (`lock_ticket`) when needed.
+    """
+    if dialect(session) == "sqlite":
+        found = session.execute(_WINDOW_STATE_AND_TICKET, {"number": number}).first()
+        return None if found is None else (found[0], found[1], found[2])
     row = session.execute(_WINDOW_AND_STATE, {"number": number}).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], None)
 
 
 def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:

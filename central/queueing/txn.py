@@ -82,6 +82,9 @@ class Txn:
     pending: list[tuple[Ticket, TicketEvent]] = field(default_factory=list)
     # Timeline entries not yet written (`write_events`).
     events: list[TicketEvent] = field(default_factory=list)
+    # The window's current ticket, read under lock with its state
+    # (`locking.lock_window_by_number`; SQLite only).
+    current: Ticket | None = None
 
     def transition(
         self,
@@ -303,7 +306,7 @@ def open_window(
         window = window_by_number(tx.session, number)  # or NotFound
         state = locking.lock_window_state(tx.session, window.id, tx.now)
     else:
-        window, state = found
+        window, state, tx.current = found
     mine = actor.any_window or actor.device_id is not None or state.clerk_id == actor.user_id
     if check_actor and not mine:
         raise NotYourWindow(f"您未在 {number} 号窗口登录，不能操作该窗口")

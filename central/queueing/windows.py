@@ -186,7 +186,9 @@ def resume(
 def lock_current(tx: Txn, win: Window, state: WindowState) -> Ticket:
     if state.current_ticket_id is None:
         raise Refused(f"{win.number} 号窗口当前没有号码")
-    ticket = locking.lock_ticket(tx.session, state.current_ticket_id)
+    ticket = tx.current
+    if ticket is None or ticket.id != state.current_ticket_id:
+        ticket = locking.lock_ticket(tx.session, state.current_ticket_id)
     assert ticket is not None
     return ticket
 
