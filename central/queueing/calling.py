@@ -37,7 +37,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
@@ -117,16 +117,12 @@ def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dic
 _WAITING = and_(Ticket.day == bindparam("day"), Ticket.state == TicketState.WAITING.value)
 _QUEUE_ORDER = (Ticket.queued_at, Ticket.id)
 # Statements built once: building a Select costs more Python than running it.
-_SPECIAL = (
-    select(Ticket)
-    .where(
-        Ticket.service_id.in_(bindparam("services", expanding=True)),
-        _WAITING,
-        Ticket.priority.in_([p.value for p in CLASS_ORDER if p != Priority.NORMAL]),
-    )
-    .order_by(*_QUEUE_ORDER)
-    .limit(_SPECIAL_MAX)
+_SPECIAL_WAITING = and_(
+    Ticket.service_id.in_(bindparam("services", expanding=True)),
+    _WAITING,
+    Ticket.priority.in_([p.value for p in CLASS_ORDER if p != Priority.NORMAL]),
 )
+_SPECIAL = select(Ticket).where(_SPECIAL_WAITING).order_by(*_QUEUE_ORDER).limit(_SPECIAL_MAX)
 _NORMAL_WAITING = and_(_WAITING, Ticket.priority == Priority.NORMAL.value)
 _NORMAL_HEAD = (
     select(Ticket)
@@ -169,13 +165,14 @@ def pick_next(
     the caller's transaction; without, it only reads (to tell whether a
     specific call is out of order).
 
-    Tickets of a higher class than normal are few, so they are read in one
-    query and ranked here; normal tickets are many, so only the head of each
-    service's normal queue is read (one index probe per service).
+    Tickets of a higher class than normal are few, so they are all read
+    and ranked here; normal tickets are many, so only the head of each
+    service's normal queue is read (one index probe per service). Both come
+    in one statement where no row locks are needed (`_candidates`).
     """
     if not services:
         return None
-    special = session.scalars(_SPECIAL, {"services": sorted(services), "day": day}).all()
+    special, heads = _candidates(session, sorted(services), day=day, lock=lock)
     by_class: dict[Priority, list[Candidate]] = {k: [] for k in CLASS_ORDER}
     for t in special:
         waited = (now - t.queued_at).total_seconds()
@@ -184,7 +181,10 @@ def pick_next(
     for klass in CLASS_ORDER:
         found = by_class[klass]
         if klass == Priority.NORMAL:
-            for head in _normal_heads(session, sorted(services), day=day, lock=lock):
+            if heads is None:
+                heads = _locked_heads(session, sorted(services), day=day)
+            for head in heads:
+                # Locked: by its own query, or by SQLite's write lock (with `lock`).
                 waited = (now - head.queued_at).total_seconds()
                 found.append(Candidate(head, klass, services[head.service_id], waited, lock))
         found.sort(key=Candidate.key)
@@ -194,29 +194,45 @@ def pick_next(
     return None
 
 
-def _normal_heads(
+def _candidates(
     session: Session, services: list[int], *, day: dt.date, lock: bool
-) -> list[Ticket]:
-    """The first normal ticket of each service's queue.
+) -> tuple[list[Ticket], list[Ticket] | None]:
+    """The waiting tickets of a class above normal, and the head of each
+    service's normal queue.
 
-    Locking on PostgreSQL, one query per service, each skipping a head that
-    another window has locked so that it finds the next one. Otherwise
-    (SQLite's write lock already serialises the verb, or no lock is wanted)
-    one query for all the heads.
+    Where no row locks are needed (SQLite's write lock already serialises
+    the verb, or a read-only check), both come in one statement. Locking on
+    PostgreSQL, the heads are None here: `_locked_heads` reads them only
+    when no ticket of a higher class could be taken.
     """
     if lock and session.get_bind().dialect.name == "postgresql":
-        heads = (
-            session.scalars(_NORMAL_HEAD_LOCKED, {"service": sid, "day": day}).first()
-            for sid in services
-        )
-        return [h for h in heads if h is not None]
+        return list(session.scalars(_SPECIAL, {"services": services, "day": day})), None
     params: dict[str, object] = {f"s{i}": sid for i, sid in enumerate(services)}
-    return list(session.scalars(_heads_in_one(len(services)), {**params, "day": day}))
+    rows = session.scalars(
+        _candidates_in_one(len(services)), {**params, "services": services, "day": day}
+    )
+    special: list[Ticket] = []
+    heads: list[Ticket] = []
+    for t in rows:
+        (heads if t.priority == Priority.NORMAL.value else special).append(t)
+    return special, heads
+
+
+def _locked_heads(session: Session, services: list[int], *, day: dt.date) -> list[Ticket]:
+    """The first normal ticket of each service's queue, locked, one query per
+    service, each skipping a head that another window has locked so that it
+    finds the next one (PostgreSQL)."""
+    heads = (
+        session.scalars(_NORMAL_HEAD_LOCKED, {"service": sid, "day": day}).first()
+        for sid in services
+    )
+    return [h for h in heads if h is not None]
 
 
 @functools.cache
-def _heads_in_one(count: int) -> Select[Ticket]:
-    """``tickets WHERE id IN (head of s0, head of s1, …)``, built once per count."""
+def _candidates_in_one(count: int) -> Select[Ticket]:
+    """``tickets WHERE id IN (head of s0, head of s1, …) OR id IN (the first
+    _SPECIAL_MAX of a higher class)``, built once per count of services."""
     heads = [
         select(Ticket.id)
         .where(Ticket.service_id == bindparam(f"s{i}"), _NORMAL_WAITING)
@@ -225,7 +241,8 @@ def _heads_in_one(count: int) -> Select[Ticket]:
         .scalar_subquery()
         for i in range(count)
     ]
-    return select(Ticket).where(Ticket.id.in_(heads))
+    special = select(Ticket.id).where(_SPECIAL_WAITING).order_by(*_QUEUE_ORDER).limit(_SPECIAL_MAX)
+    return select(Ticket).where(or_(Ticket.id.in_(heads), Ticket.id.in_(special)))
 
 
 def _lock(session: Session, ticket_id: int) -> bool:
