@@ -84,9 +84,9 @@ def _verbs(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Cal
                 tokens.extend(s.scalars(select(Ticket.token).order_by(Ticket.id)))
         tokens.append(token := tokens.pop(0))
         with sessions() as s:
-            ticket = citizen.find_ticket(s, token)
-            assert ticket is not None
-            return citizen.status_context(s, ticket, zone=zone, now=utcnow())
+            found = citizen.find_ticket(s, token)
+            assert found is not None
+            return citizen.status_context(s, found, zone=zone, now=utcnow())
 
     return {"issue": issue, "call_next_finish": call_next_finish, "citizen_view": citizen_view}
 

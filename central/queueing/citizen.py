@@ -115,17 +115,26 @@ def _step_text(e: TicketEvent, number: str, windows: dict[int, int]) -> str:
     return f"{number} {text}"
 
 
+@dataclass(frozen=True)
+class Found:
+    """A ticket found by its token, with what its page shows beside it."""
+
+    ticket: Ticket
+    service: Service
+    window: Window | None
+    contact: TicketContact | None
+
+
 def status_context(
-    session: Session, ticket: Ticket, *, zone: dt.tzinfo, now: dt.datetime | None = None
+    session: Session, found: Found, *, zone: dt.tzinfo, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Everything the page shows about a ticket; personal data only masked."""
     now = now or utcnow()
-    service = session.get(Service, ticket.service_id)
-    window = session.get(Window, ticket.window_id) if ticket.window_id is not None else None
+    ticket, service, window = found.ticket, found.service, found.window
     chain = _chain(session, ticket)
-    events = session.scalars(_TIMELINE, {"ids": [t.id for t in chain]}).all()
-    window_ids = {e.window_id for e in events if e.window_id is not None}
-    windows = dict(session.execute(_WINDOW_NUMBERS, {"ids": list(window_ids)}).all())
+    rows = session.execute(_TIMELINE, {"ids": [t.id for t in chain]}).all()
+    events = [e for e, _ in rows]
+    windows = {e.window_id: n for e, n in rows if e.window_id is not None and n is not None}
     numbers = {t.id: t.number for t in chain}
     steps = [
         Step(e.at.astimezone(zone).strftime("%H:%M"), _step_text(e, numbers[e.ticket_id], windows))
@@ -133,7 +142,15 @@ def status_context(
     ]
     if steps:
         steps[-1] = Step(steps[-1].at, steps[-1].text, current=True)
-    contact = next((c for t in chain if (c := session.get(TicketContact, t.id)) is not None), None)
+    # The phone stays with the first ticket of a transfer chain.
+    contact = next(
+        (
+            c
+            for t in chain
+            if (c := found.contact if t is ticket else session.get(TicketContact, t.id))
+        ),
+        None,
+    )
     # The hall's loads of the last second: the page refreshes every few seconds.
     estimate = estimate_ticket(session, ticket, now=now, recent=True)
     state = ticket.state
@@ -155,7 +172,7 @@ def status_context(
         hint = "本号码当日未办理，已失效。"
     return {
         "number": ticket.number,
-        "service": service.name if service else "",
+        "service": service.name,
         "state": state,
         "headline": headline,
         "hint": hint,
@@ -173,22 +190,30 @@ def status_context(
     }
 
 
-# Built once: every phone in the hall polls its ticket's status.
+# Built once: every phone in the hall polls its ticket's status, the hub's
+# most frequent request. The ticket comes with its service, window and
+# contact, and the timeline with its windows' numbers: two statements for
+# most tickets.
+_BY_TOKEN = (
+    select(Ticket, Service, Window, TicketContact)
+    .join(Service, Service.id == Ticket.service_id)
+    .outerjoin(Window, Window.id == Ticket.window_id)
+    .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
+    .where(Ticket.token == bindparam("token"))
+)
 _TIMELINE = (
-    select(TicketEvent)
+    select(TicketEvent, Window.number)
+    .outerjoin(Window, Window.id == TicketEvent.window_id)
     .where(TicketEvent.ticket_id.in_(bindparam("ids", expanding=True)))
     .order_by(TicketEvent.at, TicketEvent.id)
 )
-_WINDOW_NUMBERS = select(Window.id, Window.number).where(
-    Window.id.in_(bindparam("ids", expanding=True))
-)
-_BY_TOKEN = select(Ticket).where(Ticket.token == bindparam("token"))
 
 
-def find_ticket(session: Session, token: str) -> Ticket | None:
+def find_ticket(session: Session, token: str) -> Found | None:
     if not 8 <= len(token) <= 32:
         return None
-    return session.scalar(_BY_TOKEN, {"token": token})
+    row = session.execute(_BY_TOKEN, {"token": token}).first()
+    return None if row is None else Found(row[0], row[1], row[2], row[3])
 
 
 def _not_found(request: Request, state: StateDep) -> Response:
@@ -203,11 +228,11 @@ def _not_found(request: Request, state: StateDep) -> Response:
 
 @router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
 def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
-    ticket = find_ticket(db, token)
-    if ticket is None:
+    found = find_ticket(db, token)
+    if found is None:
         return _not_found(request, state)
     ctx = status_context(
-        db, ticket, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
+        db, found, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
     )
     ctx.update(hall_name=state.settings.hall_name, token=token)
     return state.templates.TemplateResponse(request, "citizen/page.html", ctx, headers=_HEADERS)
@@ -215,11 +240,11 @@ def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) 
 
 @router.get("/t/{token}/status", response_class=HTMLResponse, include_in_schema=False)
 def citizen_status(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
-    ticket = find_ticket(db, token)
-    if ticket is None:
+    found = find_ticket(db, token)
+    if found is None:
         return _not_found(request, state)
     ctx = status_context(
-        db, ticket, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
+        db, found, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
     )
     ctx.update(token=token)
     return state.templates.TemplateResponse(request, "citizen/_status.html", ctx, headers=_HEADERS)

@@ -117,6 +117,35 @@ async def test_called_citizen_is_sent_to_the_window_and_polling_stops_when_done(
     assert "hx-trigger" not in done
 
 
+async def test_the_same_code_follows_a_transfer_with_both_tickets_and_the_first_phone(
+    web: Hub,
+) -> None:
+    hall = await asyncio.to_thread(_hall_of, web)
+    hall.service("tax", "C", "税务")
+    hall.window(6, {"tax": 1.0})
+    ticket = await asyncio.to_thread(hall.issue, "estate")
+    cipher = ContactCipher.from_settings(web.settings)
+    hall.db(lambda s: store_contact(s, ticket=s.merge(ticket), phone=PHONE, cipher=cipher))
+    await asyncio.to_thread(hall.next, 5)
+    await asyncio.to_thread(hall.start, 5)
+    moved = await asyncio.to_thread(
+        hall.verb, "transfer", 5, to_service="tax", reason="additional_service", return_after=False
+    )
+    assert moved.follow_up is not None
+    new_number = moved.follow_up.number
+
+    html = (await web.client.get(f"/t/{ticket.token}/status")).text
+
+    assert f"由 {ticket.number} 号转入" in html  # the page now shows the new ticket
+    assert new_number in html
+    assert "税务" in html
+    assert "等候中" in html
+    assert f"{ticket.number} 叫号，请到 5 号窗口" in html  # the first ticket's steps too
+    assert "转至其他业务" in html
+    assert "138****1234" in html  # the phone stayed with the first ticket
+    assert PHONE not in html
+
+
 async def test_unknown_code_gets_a_friendly_page_in_chinese(web: Hub) -> None:
     response = await web.client.get("/t/not-a-real-token-at-all")
     assert response.status_code == 404
