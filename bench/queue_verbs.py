@@ -24,6 +24,7 @@ within `call-latency`'s 150 ms (before HTTP and the broker).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import itertools
 import tempfile
@@ -75,14 +76,15 @@ def _verbs(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Cal
             return service.call_next(s, window=next(windows), actor=actor, bus=bus,
                                      settings=settings, finish_current="completed")  # fmt: skip
 
-    tokens: list[str] = []
+    tokens: collections.deque[str] = collections.deque()
     zone = dt.timezone(dt.timedelta(hours=8))
 
     def citizen_view() -> object:
         if not tokens:
             with sessions() as s:
                 tokens.extend(s.scalars(select(Ticket.token).order_by(Ticket.id)))
-        tokens.append(token := tokens.pop(0))
+        token = tokens[0]
+        tokens.rotate(-1)
         with sessions() as s:
             found = citizen.find_ticket(s, token)
             assert found is not None

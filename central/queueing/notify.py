@@ -129,13 +129,12 @@ def store_contact(
         )
 
 
-def phone_of(session: Session, ticket: Ticket) -> str | None:
+def phone_of(session: Session, ticket_id: int | None) -> str | None:
     """The stored (encrypted) phone of a ticket or of the ticket it was transferred from.
 
     Plain reads on the verb's connection (the listeners run after the verb's
     flush): this runs for every ticket called."""
     db = session.connection()
-    ticket_id: int | None = ticket.id
     for _ in range(MAX_TRANSFER_HOPS):
         if ticket_id is None:
             return None
@@ -172,7 +171,7 @@ class NotificationQueuer:
         if TicketState.WAITING.value not in (event.from_state, event.to_state):
             return
         if event.from_state is None and (
-            ticket.transferred_from_id is None or phone_of(session, ticket) is None
+            ticket.transferred_from_id is None or phone_of(session, ticket.id) is None
         ):
             # A new ticket joins at or behind the others' places (a priority
             # or a transfer's kept time goes ahead of some, pushing them
@@ -185,7 +184,7 @@ class NotificationQueuer:
         self.queue_near(session, service_id=ticket.service_id, day=ticket.day, now=event.at)
 
     def _called(self, session: Session, ticket: Ticket, event: TicketEvent) -> None:
-        phone = phone_of(session, ticket)
+        phone = phone_of(session, ticket.id)
         if phone is None:  # most tickets: no phone, and no window to look up
             return
         window_id = event.window_id or ticket.window_id
@@ -206,7 +205,7 @@ class NotificationQueuer:
         front = session.connection().execute(_FRONT, {"service": service_id, "day": day}).all()
         for ahead, (tid, number, transferred_from, phone) in enumerate(front):
             if phone is None and transferred_from is not None:
-                phone = phone_of(session, session.get_one(Ticket, tid))
+                phone = phone_of(session, transferred_from)  # the ticket it left
             if phone is None:
                 continue
             where = f"前面还有{ahead}位" if ahead else "即将叫号"
