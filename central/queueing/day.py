@@ -44,9 +44,9 @@ def close_day(
         for ticket in tickets:
             window_id = ticket.window_id
             tx.transition(
-                ticket, Verb.EXPIRE, window_id=window_id, reason=reason, detail={"day": str(day)}
-            )
-            ticket.ended_at = tx.now
+                ticket, Verb.EXPIRE, window_id=window_id, reason=reason, detail={"day": str(day)},
+                update={"ended_at": tx.now},
+            )  # fmt: skip
         windows = tx.session.scalars(select(WindowState.window_id)).all()
         tx.session.execute(
             update(WindowState).values(

@@ -307,8 +307,7 @@ def continue_in(
     """A new waiting ticket in `target` carrying on `source` (transfer or return)."""
     seq = allocate_number(tx, target, count_issue=False)
     token = source.token
-    source.token = secrets.token_urlsafe(16)
-    tx.session.flush()  # free the token before the new row claims it
+    tx.write(source, token=secrets.token_urlsafe(16))  # free the token for the new row
     ticket = Ticket(
         day=source.day,
         service_id=target.id,

@@ -55,8 +55,8 @@ def park(
             clerk_id=state.clerk_id,
             reason=code,
             detail=actor.trail(),
+            update={"parked_from": before},
         )
-        ticket.parked_from = before
         if state.current_ticket_id == ticket.id:
             release(tx, state)
         tx.fairness(
@@ -94,8 +94,8 @@ def unpark(
             window_id=win.id,
             clerk_id=state.clerk_id,
             detail={"parked_from": ticket.parked_from, **actor.trail()},
+            update={"parked_from": None},
         )
-        ticket.parked_from = None
         return Outcome(state, ticket, event)
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)
@@ -132,8 +132,8 @@ def no_show(
             clerk_id=state.clerk_id,
             reason=code,
             detail={"recalls": ticket.recalls, **actor.trail()},
+            update={"ended_at": tx.now},
         )
-        ticket.ended_at = tx.now
         release(tx, state)
         tx.fairness(
             FairnessKind.NO_SHOW,
@@ -175,8 +175,10 @@ def cancel(
         assert ticket is not None
         if state is not None and ticket.window_id != state.window_id:
             raise Refused("号码状态刚刚发生变化，请重试")
-        tx.transition(ticket, Verb.CANCEL, reason=code, detail=actor.trail() if actor else {})
-        ticket.ended_at = tx.now
+        tx.transition(
+            ticket, Verb.CANCEL, reason=code, detail=actor.trail() if actor else {},
+            update={"ended_at": tx.now},
+        )  # fmt: skip
         if state is not None and state.current_ticket_id == ticket.id:
             release(tx, state)
         return ticket
@@ -213,8 +215,7 @@ def raise_priority(
         old = Priority(ticket.priority)
         if _RANK[priority] >= _RANK[old]:
             raise Invalid("只能提高优先级")
-        ticket.priority = priority.value
-        ticket.priority_reason = code
+        tx.write(ticket, priority=priority.value, priority_reason=code)
         tx.note(
             ticket,
             "priority",

@@ -10,17 +10,25 @@ state change goes through `Txn.transition`, which asks the state machine
 in-transaction listeners hear every transition, in order, when the verb's
 work is done and before it commits (`Txn.settle`), and then the verb's
 timeline entries are written in one statement (`Txn.write_events`).
+
+A verb changes a loaded ticket or window state through `Txn.write` (and
+`transition`'s ``update``): one Core ``UPDATE`` of the columns it names,
+sent at once, the object showing the new values without becoming dirty.
+The ORM's unit of work, finding and writing the same changes at flush,
+cost about a quarter of a call-next. Attributes set the plain way are
+still flushed by the ORM; both may touch one object.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from anxin.settings import QueueSettings
 from broker.contract import utcnow
@@ -85,6 +93,7 @@ class Txn:
     # The window's current ticket, read under lock with its state
     # (`locking.lock_window_by_number`; SQLite only).
     current: Ticket | None = None
+    _connection: Connection | None = field(default=None, init=False, repr=False)
 
     def transition(
         self,
@@ -95,16 +104,22 @@ class Txn:
         clerk_id: int | None = None,
         reason: str | None = None,
         detail: dict[str, Any] | None = None,
+        update: Mapping[str, Any] | None = None,
     ) -> TicketEvent:
-        """Move `ticket` by `verb` (or raise `IllegalTransition`) and log it."""
+        """Move `ticket` by `verb` (or raise `IllegalTransition`) and log it;
+        `update` names other columns the step changes, written with the state."""
         before = None if verb == Verb.ISSUE else ticket.state
         after = advance(verb, before, number=ticket.number)
-        ticket.state = after.value
         if after == TicketState.CALLED:
             self.calls += 1
         if ticket.id is None:
+            ticket.state = after.value
+            for key, value in (update or {}).items():
+                setattr(ticket, key, value)
             self.session.add(ticket)
             self.session.flush()
+        else:
+            self.write(ticket, state=after.value, **(update or {}))
         event = TicketEvent(
             ticket_id=ticket.id,
             at=self.now,
@@ -152,6 +167,21 @@ class Txn:
         self.pending.append((ticket, event))
         return event
 
+    def write(self, row: Ticket | WindowState, **values: Any) -> None:
+        """Write `values` to the loaded `row`'s columns now, in one statement;
+        the object shows them and is not dirty (see the module docstring)."""
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+        key = row.id if isinstance(row, Ticket) else row.window_id
+        self.connection.execute(_UPDATE[type(row)], {**values, _ROW: key})
+
+    @property
+    def connection(self) -> Connection:
+        """The verb's connection: plain statements on it skip the ORM's layer."""
+        if self._connection is None:
+            self._connection = self.session.connection()
+        return self._connection
+
     def write_events(self) -> None:
         """Append the verb's timeline entries, in order, in one statement.
 
@@ -159,7 +189,7 @@ class Txn:
         objects of the session: the unit of work inserted them one by one,
         each fetching its id, about a tenth of a call-next's CPU."""
         if self.events:
-            self.session.execute(
+            self.connection.execute(
                 _INSERT_EVENT, [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in self.events]
             )
             self.events.clear()
@@ -237,6 +267,15 @@ def run(
     bus.committed(txs[-1].change())
     return result
 
+
+# `Txn.write`: the columns to set are the parameters' other keys (one
+# compiled form per set of columns, cached by SQLAlchemy).
+_ROW = "row_key"
+_UPDATE: dict[type, Any] = {
+    model: update(table).where(table.c[pk] == bindparam(_ROW))
+    for model, pk in ((Ticket, "id"), (WindowState, "window_id"))
+    for table in [cast(Table, model.__table__)]
+}
 
 # The table, not the class: a plain Core executemany, not the ORM's bulk insert.
 _INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))

@@ -51,12 +51,17 @@ from central.queueing.windows import (
 def _call(
     tx: Txn, ticket: Ticket, state: WindowState, clerk_id: int, verb: Verb, **kw: object
 ) -> Outcome:
-    event = tx.transition(ticket, verb, window_id=state.window_id, clerk_id=clerk_id, **kw)  # type: ignore[arg-type]
-    ticket.window_id = state.window_id
-    ticket.clerk_id = clerk_id
-    ticket.called_at = ticket.last_called_at = tx.now
-    state.current_ticket_id = ticket.id
-    touch(tx, state)
+    called = {"window_id": state.window_id, "clerk_id": clerk_id, "called_at": tx.now,
+              "last_called_at": tx.now}  # fmt: skip
+    event = tx.transition(
+        ticket,
+        verb,
+        window_id=state.window_id,
+        clerk_id=clerk_id,
+        update=called,
+        **kw,  # type: ignore[arg-type]
+    )
+    touch(tx, state, current_ticket_id=ticket.id)
     return Outcome(state, ticket, event, event.detail.get("why"))
 
 
@@ -65,10 +70,8 @@ def _finish(
 ) -> Outcome:
     event = tx.transition(
         ticket, Verb.FINISH, window_id=state.window_id, clerk_id=state.clerk_id, reason=outcome,
-        detail=trail or None,
+        detail=trail or None, update={"ended_at": tx.now, "outcome": outcome},
     )  # fmt: skip
-    ticket.ended_at = tx.now
-    ticket.outcome = outcome
     release(tx, state)
     follow_up = None
     if ticket.return_service_id is not None:
@@ -115,8 +118,8 @@ def call_next(
                     window_id=win.id,
                     clerk_id=clerk_id,
                     detail={"implied": True, **actor.trail()},
+                    update={"serving_at": current.last_called_at or tx.now},
                 )
-                current.serving_at = current.last_called_at or tx.now
             advance(Verb.FINISH, current.state, number=current.number)
             _finish(tx, current, state, code, actor.trail())
         # The finished ticket (if any) was never waiting, so the pick does not
@@ -215,14 +218,13 @@ def recall(
             raise Refused(
                 f"距上次呼叫不足 {tx.settings.recall_delay_s:g} 秒，请 {wait:.0f} 秒后重呼"
             )
-        ticket.recalls += 1
-        ticket.last_called_at = tx.now
         event = tx.transition(
             ticket,
             Verb.RECALL,
             window_id=win.id,
             clerk_id=state.clerk_id,
-            detail={"recalls": ticket.recalls, **actor.trail()},
+            detail={"recalls": ticket.recalls + 1, **actor.trail()},
+            update={"recalls": ticket.recalls + 1, "last_called_at": tx.now},
         )
         touch(tx, state)
         return Outcome(state, ticket, event)
@@ -242,9 +244,9 @@ def start(
     def work(tx: Txn, win: Window, state: WindowState) -> Outcome:
         ticket = lock_current(tx, win, state)
         event = tx.transition(
-            ticket, Verb.START, window_id=win.id, clerk_id=state.clerk_id, detail=actor.trail()
-        )
-        ticket.serving_at = tx.now
+            ticket, Verb.START, window_id=win.id, clerk_id=state.clerk_id, detail=actor.trail(),
+            update={"serving_at": tx.now},
+        )  # fmt: skip
         touch(tx, state)
         return Outcome(state, ticket, event)
 
@@ -302,8 +304,8 @@ def transfer(
             clerk_id=state.clerk_id,
             reason=code,
             detail={"to": target.code, "return": return_after, **actor.trail()},
+            update={"ended_at": tx.now},
         )
-        ticket.ended_at = tx.now
         release(tx, state)
         back = ticket.service_id if return_after else None
         new = continue_in(tx, ticket, target, return_service_id=back, why="transfer")

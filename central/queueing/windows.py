@@ -69,8 +69,9 @@ def require_open(window: Window, state: WindowState) -> int:
     return state.clerk_id
 
 
-def touch(tx: Txn, state: WindowState) -> None:
-    state.updated_at = tx.now
+def touch(tx: Txn, state: WindowState, **changes: Any) -> None:
+    """Write the window's `changes` (if any) and when it last changed."""
+    tx.write(state, updated_at=tx.now, **changes)
     tx.windows.add(state.window_id)
 
 
@@ -103,10 +104,9 @@ def login(
         if elsewhere is not None:
             raise Refused(f"您已在 {elsewhere} 号窗口登录，请先退出该窗口")
         if state.clerk_id != clerk_id:
-            state.status = WindowStatus.OPEN.value
-            state.pause_reason = None
-        state.clerk_id = clerk_id
-        touch(tx, state)
+            touch(tx, state, status=WindowStatus.OPEN.value, pause_reason=None, clerk_id=clerk_id)
+        else:
+            touch(tx, state)
         return Outcome(state)
 
     return window_verb(
@@ -130,10 +130,7 @@ def logout(
             current = tx.session.get(Ticket, state.current_ticket_id)
             number = current.number if current else ""
             raise Refused(f"请先处理当前号码 {number}（办结、过号或暂挂）再退出")
-        state.status = WindowStatus.CLOSED.value
-        state.clerk_id = None
-        state.pause_reason = None
-        touch(tx, state)
+        touch(tx, state, status=WindowStatus.CLOSED.value, clerk_id=None, pause_reason=None)
         return Outcome(state)
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)
@@ -155,9 +152,7 @@ def pause(
     def work(tx: Txn, win: Window, state: WindowState) -> Outcome:
         if state.status == WindowStatus.CLOSED.value:
             raise Refused(f"{win.number} 号窗口未登录")
-        state.status = WindowStatus.PAUSED.value
-        state.pause_reason = code
-        touch(tx, state)
+        touch(tx, state, status=WindowStatus.PAUSED.value, pause_reason=code)
         return Outcome(state)
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)
@@ -175,9 +170,7 @@ def resume(
     def work(tx: Txn, win: Window, state: WindowState) -> Outcome:
         if state.status != WindowStatus.PAUSED.value:
             raise Refused(f"{win.number} 号窗口没有暂停")
-        state.status = WindowStatus.OPEN.value
-        state.pause_reason = None
-        touch(tx, state)
+        touch(tx, state, status=WindowStatus.OPEN.value, pause_reason=None)
         return Outcome(state)
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)
@@ -194,5 +187,4 @@ def lock_current(tx: Txn, win: Window, state: WindowState) -> Ticket:
 
 
 def release(tx: Txn, state: WindowState) -> None:
-    state.current_ticket_id = None
-    touch(tx, state)
+    touch(tx, state, current_ticket_id=None)
