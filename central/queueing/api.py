@@ -11,6 +11,10 @@ managers and admins may use the window verbs; a clerk only at the window
 they are signed in at. Issuing here is for staff-run channels (a clerk, a
 help desk, a kiosk page in a signed-in browser); citizens' own mobile issuing
 needs its own protection and comes later.
+
+The handlers are ``async def`` on purpose: a verb is a short transaction
+that runs on the worker's event loop, not in the thread pool (see
+`central.queueing.txn`, "Where a verb runs").
 """
 
 from __future__ import annotations
@@ -214,7 +218,9 @@ class ParkIn(Strict):
 
 
 @router.post("/tickets", status_code=201, responses=_REFUSALS)
-def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaff) -> IssuedOut:
+async def issue_ticket(
+    body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaff
+) -> IssuedOut:
     now = state.clock.now()
     ticket = _refusals(
         lambda: service.issue(
@@ -242,7 +248,7 @@ def issue_ticket(body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaf
 
 
 @router.get("/tickets/{ticket_id}", responses=_REFUSALS)
-def get_ticket(ticket_id: int, db: SessionDep, _user: QueueStaff) -> TicketDetail:
+async def get_ticket(ticket_id: int, db: SessionDep, _user: QueueStaff) -> TicketDetail:
     ticket = _refusals(lambda: service.get_ticket(db, ticket_id))
     events = [
         TimelineEntry(
@@ -261,7 +267,7 @@ def get_ticket(ticket_id: int, db: SessionDep, _user: QueueStaff) -> TicketDetai
 
 
 @router.post("/tickets/{ticket_id}/cancel", responses=_REFUSALS)
-def cancel_ticket(
+async def cancel_ticket(
     ticket_id: int, body: ReasonIn, db: SessionDep, state: StateDep, user: QueueStaff
 ) -> TicketOut:
     ticket = _refusals(
@@ -279,7 +285,9 @@ def cancel_ticket(
 
 
 @router.get("/services/{code}/waiting", responses=_REFUSALS)
-def waiting_list(code: str, db: SessionDep, state: StateDep, _user: QueueStaff) -> list[TicketOut]:
+async def waiting_list(
+    code: str, db: SessionDep, state: StateDep, _user: QueueStaff
+) -> list[TicketOut]:
     svc = _refusals(lambda: service.service_by_code(db, code))
     day = operating_day(state.clock.now(), state.settings.queue)
     return [TicketOut.of(t) for t in service.waiting(db, service_id=svc.id, day=day)]
@@ -316,30 +324,32 @@ def _says(text: str) -> Callable[[Outcome], str]:
 
 
 @router.post("/windows/{number}/login", responses=_REFUSALS)
-def login(number: int, body: LoginIn, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
+async def login(
+    number: int, body: LoginIn, db: SessionDep, state: StateDep, user: QueueStaff
+) -> VerbOut:
     clerk = body.clerk_id if body.clerk_id is not None else user.id
     return _window(service.login, number, user, state, db, _says("已登录"), clerk_id=clerk)
 
 
 @router.post("/windows/{number}/logout", responses=_REFUSALS)
-def logout(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
+async def logout(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
     return _window(service.logout, number, user, state, db, _says("已退出"))
 
 
 @router.post("/windows/{number}/pause", responses=_REFUSALS)
-def pause(
+async def pause(
     number: int, body: ReasonIn, db: SessionDep, state: StateDep, user: QueueStaff
 ) -> VerbOut:
     return _window(service.pause, number, user, state, db, _says("已暂停服务"), reason=body.reason)
 
 
 @router.post("/windows/{number}/resume", responses=_REFUSALS)
-def resume(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
+async def resume(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
     return _window(service.resume, number, user, state, db, _says("已恢复服务"))
 
 
 @router.post("/windows/{number}/next", responses=_REFUSALS)
-def call_next(
+async def call_next(
     number: int, db: SessionDep, state: StateDep, user: QueueStaff, body: NextIn | None = None
 ) -> VerbOut:
     def said(o: Outcome) -> str:
@@ -350,7 +360,7 @@ def call_next(
 
 
 @router.post("/windows/{number}/call/{ticket_id}", responses=_REFUSALS)
-def call_specific(
+async def call_specific(
     number: int,
     ticket_id: int,
     db: SessionDep,
@@ -371,17 +381,17 @@ def call_specific(
 
 
 @router.post("/windows/{number}/recall", responses=_REFUSALS)
-def recall(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
+async def recall(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
     return _window(service.recall, number, user, state, db, _says("已重呼 {number}"))
 
 
 @router.post("/windows/{number}/start", responses=_REFUSALS)
-def start(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
+async def start(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
     return _window(service.start, number, user, state, db, _says("开始办理 {number}"))
 
 
 @router.post("/windows/{number}/finish", responses=_REFUSALS)
-def finish(
+async def finish(
     number: int, body: FinishIn, db: SessionDep, state: StateDep, user: QueueStaff
 ) -> VerbOut:
     return _window(
@@ -390,7 +400,7 @@ def finish(
 
 
 @router.post("/windows/{number}/transfer", responses=_REFUSALS)
-def transfer(
+async def transfer(
     number: int, body: TransferIn, db: SessionDep, state: StateDep, user: QueueStaff
 ) -> VerbOut:
     def said(o: Outcome) -> str:
@@ -411,7 +421,9 @@ def transfer(
 
 
 @router.post("/windows/{number}/park", responses=_REFUSALS)
-def park(number: int, body: ParkIn, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
+async def park(
+    number: int, body: ParkIn, db: SessionDep, state: StateDep, user: QueueStaff
+) -> VerbOut:
     return _window(
         service.park,
         number,
@@ -425,7 +437,7 @@ def park(number: int, body: ParkIn, db: SessionDep, state: StateDep, user: Queue
 
 
 @router.post("/windows/{number}/unpark/{ticket_id}", responses=_REFUSALS)
-def unpark(
+async def unpark(
     number: int, ticket_id: int, db: SessionDep, state: StateDep, user: QueueStaff
 ) -> VerbOut:
     return _window(
@@ -434,7 +446,7 @@ def unpark(
 
 
 @router.post("/windows/{number}/no-show", responses=_REFUSALS)
-def no_show(
+async def no_show(
     number: int, db: SessionDep, state: StateDep, user: QueueStaff, body: ReasonIn | None = None
 ) -> VerbOut:
     return _window(

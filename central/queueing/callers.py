@@ -180,7 +180,7 @@ class CallerButtons:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def on_event(self, device_id: str, name: str, event: Event) -> None:
-        """On the event loop: hand a caller's button press to a worker thread."""
+        """On the event loop: run a caller's button press, then send its feedback."""
         if name != "button":
             return
         snap = self._bridge.snapshot(device_id)
@@ -191,7 +191,7 @@ class CallerButtons:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, device_id: str, data: dict[str, Any]) -> Press:
-        press = await asyncio.to_thread(self.press, device_id, data)
+        press = self.press(device_id, data)  # on the loop: see `txn`, "Where a verb runs"
         try:
             await self._bridge.send_command(
                 device_id, "feedback", press.feedback().model_dump(), FEEDBACK_TIMEOUT_S

@@ -227,7 +227,7 @@ def _not_found(request: Request, state: StateDep) -> Response:
 
 
 @router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
-def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
+async def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
     found = find_ticket(db, token)
     if found is None:
         return _not_found(request, state)
@@ -239,7 +239,7 @@ def citizen_page(token: str, request: Request, db: SessionDep, state: StateDep) 
 
 
 @router.get("/t/{token}/status", response_class=HTMLResponse, include_in_schema=False)
-def citizen_status(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
+async def citizen_status(token: str, request: Request, db: SessionDep, state: StateDep) -> Response:
     found = find_ticket(db, token)
     if found is None:
         return _not_found(request, state)

@@ -656,7 +656,7 @@ class KioskDesk:
                 )  # fmt: skip
 
         try:
-            reply = await asyncio.to_thread(work)
+            reply = work()  # on the loop: see `txn`, "Where a verb runs"
         except Exception:
             log.exception("kiosk %s: ticket request %s failed", device_id, request.request_id)
             reply = TicketReply(

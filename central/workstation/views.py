@@ -214,7 +214,7 @@ FormText = Annotated[str, Form(max_length=64)]
 
 
 @router.post("/workstation/{number}/act/{verb}", response_class=HTMLResponse)
-def act(
+async def act(  # a verb runs on the loop: see `central.queueing.txn`, "Where a verb runs"
     number: int,
     verb: str,
     request: Request,
