@@ -126,11 +126,15 @@ def create_app(settings: Settings) -> FastAPI:
         https_only=settings.hub.cookie_secure,
     )
     errors.install(app)
+    # Routes are matched in order, one by one: the window verbs and the
+    # citizen page (every phone polls it) come first, ahead of ~50 others.
+    for router in (queue_api.router, queue_citizen.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(web / "static")), name="static")
     for router in (auth_api.router, auth_views.router, devices_api.router, devices_views.router,
-                   queue_citizen.router, queue_public.router, guidance_web.router):  # fmt: skip
+                   queue_public.router, guidance_web.router):  # fmt: skip
         app.include_router(router)
-    for router in (queue_views.router, queue_reportviews.router, queue_api.router,
+    for router in (queue_views.router, queue_reportviews.router,
                    matters_views.router, matters_api.router):  # fmt: skip
         app.include_router(router)
     for router in (workstation_views.router, ratings_views.router, ratings_pad.router):
