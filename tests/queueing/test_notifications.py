@@ -15,7 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from central.queueing.models import Notification, Ticket, TicketContact
+from central.queueing.models import Notification, Priority, Ticket, TicketContact
 from central.queueing.notify import (
     ContactCipher,
     NotificationQueuer,
@@ -114,6 +114,31 @@ def test_ticket_coming_near_the_front_gets_one_near_message(
     near = [n for n in _notifications(sms_hall) if n.key == f"{mine.id}:near"]
     assert len(near) == 1
     assert near[0].body == f"【安心政务大厅】您的{mine.number}号前面还有2位，请到大厅等候。"
+
+
+def test_the_front_follows_the_calling_order_green_channel_first(
+    sms_hall: Hall, cipher: ContactCipher
+) -> None:
+    """Tickets of a higher class are called first, so they are at the front
+    whenever they were issued, and count as ahead of earlier normal tickets."""
+    first = sms_hall.issue("general")  # normal, first in its class
+    for _ in range(3):
+        sms_hall.issue("general")
+    sms_hall.issue("general", priority=Priority.GREEN, priority_reason="elderly")
+    elderly = sms_hall.issue("general", priority=Priority.GREEN, priority_reason="elderly")
+
+    def keep_phones(s: Any) -> None:
+        for ticket, phone in ((first, PHONE), (elderly, "13900001111")):
+            store_contact(s, ticket=s.get(Ticket, ticket.id), phone=phone, cipher=cipher)
+
+    sms_hall.db(keep_phones)
+
+    # The front (notify_ahead 2): the other green ticket, `elderly`, `first`.
+    bodies = {n.ticket_id: n.body for n in _notifications(sms_hall)}
+    assert bodies == {
+        elderly.id: f"【安心政务大厅】您的{elderly.number}号前面还有1位，请到大厅等候。",
+        first.id: f"【安心政务大厅】您的{first.number}号前面还有2位，请到大厅等候。",
+    }
 
 
 def test_a_transferred_ticket_near_the_front_of_its_new_queue_gets_a_near_message(
