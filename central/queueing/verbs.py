@@ -66,13 +66,22 @@ def _call(
 
 
 def _finish(
-    tx: Txn, ticket: Ticket, state: WindowState, outcome: str, trail: dict[str, Any]
+    tx: Txn,
+    ticket: Ticket,
+    state: WindowState,
+    outcome: str,
+    trail: dict[str, Any],
+    *,
+    release_window: bool = True,
 ) -> Outcome:
+    """Finish `ticket`; the window is left holding nothing unless the caller
+    (call-next) writes its next ticket there itself."""
     event = tx.transition(
         ticket, Verb.FINISH, window_id=state.window_id, clerk_id=state.clerk_id, reason=outcome,
         detail=trail or None, update={"ended_at": tx.now, "outcome": outcome},
     )  # fmt: skip
-    release(tx, state)
+    if release_window:
+        release(tx, state)
     follow_up = None
     if ticket.return_service_id is not None:
         back = tx.session.get(Service, ticket.return_service_id)
@@ -121,9 +130,10 @@ def call_next(
                     update={"serving_at": current.last_called_at or tx.now},
                 )
             advance(Verb.FINISH, current.state, number=current.number)
-            _finish(tx, current, state, code, actor.trail())
+            # The window's row is written once, below: the next ticket or none.
+            _finish(tx, current, state, code, actor.trail(), release_window=False)
         # The finished ticket (if any) was never waiting, so the pick does not
-        # need it written first: no flush before these reads.
+        # depend on it: no flush before these reads.
         with tx.session.no_autoflush:
             services = eligible_services(tx.session, window_id=win.id, clerk_id=clerk_id)
             if not services:
@@ -137,6 +147,8 @@ def call_next(
                 lock=True,
             )
         if pick is None:
+            if state.current_ticket_id is not None:
+                release(tx, state)
             return Outcome(state)
         return _call(
             tx, pick.ticket, state, clerk_id, Verb.CALL, detail={"why": pick.why, **actor.trail()}
