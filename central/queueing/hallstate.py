@@ -9,13 +9,13 @@ queue; each publishes what the database says after its commit):
 
 Speed matters: a citizen looks up when the voice calls, so "next" → board is
 measured (p50 ≤ 5 ms). The after-commit listener marks what changed and runs
-a publishing round right there, on the verb's thread: it reads the changed
-windows and the calls list and publishes them (paho writes from any thread).
-Rounds run one at a time and each takes every mark so far, so the last
-retained message is always the newest state, and 76 windows pressing at once
-cost fewer rounds than presses; a verb that finds a round running leaves its
-marks to it instead of waiting (its answer would wait for another verb's
-reads). Full republishing and retries after a failed
+a publishing round right there, where the verb ran (the worker's event loop,
+see `txn`, "Where a verb runs"; paho writes from any thread): it reads the
+changed windows and the calls list and publishes them. Rounds run one at a
+time and each takes every mark so far, so the last retained message is
+always the newest state; a verb on another thread that finds a round running
+leaves its marks to it instead of waiting (its answer would wait for another
+verb's reads). Full republishing and retries after a failed
 round run on a task of the event loop. Queue estimates are not urgent:
 a second task recomputes all services at most every ``queue_interval_s`` and
 publishes only those that changed. On every (re)connection of the hub the
