@@ -68,7 +68,8 @@ def app_state(app: FastAPI) -> HubState:
     return state
 
 
-def hub_state(request: Request) -> HubState:
+async def hub_state(request: Request) -> HubState:
+    # Async: a sync dependency costs a thread-pool round trip in every request.
     app = request.app
     assert isinstance(app, FastAPI)
     return app_state(app)
