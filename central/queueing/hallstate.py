@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broker.contract import (
@@ -93,6 +93,9 @@ _WINDOWS = (
 )  # fmt: skip
 _ACTIVE_WINDOWS = _WINDOWS.where(Window.active.is_(True))
 _SOME_WINDOWS = _WINDOWS.where(Window.id.in_(bindparam("ids", expanding=True)))
+# A press changes one window: a plain parameter, not an expanding IN, whose
+# SQL is re-rendered at every execution.
+_ONE_WINDOW = _WINDOWS.where(Window.id == bindparam("id"))
 
 
 def calls_snapshot(
@@ -119,10 +122,13 @@ def calls_snapshot(
 def window_snapshots(
     db: Session | Connection, *, window_ids: Iterable[int] | None = None
 ) -> list[HallWindow]:
-    if window_ids is None:
+    ids = None if window_ids is None else list(window_ids)
+    if ids is None:
         rows = db.execute(_ACTIVE_WINDOWS)
+    elif len(ids) == 1:
+        rows = db.execute(_ONE_WINDOW, {"id": ids[0]})
     else:
-        rows = db.execute(_SOME_WINDOWS, {"ids": list(window_ids)})
+        rows = db.execute(_SOME_WINDOWS, {"ids": ids})
     out = []
     for number, name, active, status, t_number, t_state, called_at, s_name in rows:
         phase = WindowPhase(status) if active and status in _PHASES else WindowPhase.CLOSED
@@ -206,6 +212,10 @@ class HallStatePublisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._rounds_lock = threading.Lock()  # one publishing round at a time
+        # The rounds' own connection, held between rounds (under the rounds
+        # lock): a session and a pool checkout per round cost more than its
+        # two reads (and, on PostgreSQL, a ping of the server).
+        self._reader: Connection | None = None
         self._queues_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_queue: dict[str, dict[str, object]] = {}
@@ -222,6 +232,10 @@ class HallStatePublisher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        with self._rounds_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # --- listeners (any thread) ---------------------------------------------------
 
@@ -299,6 +313,7 @@ class HallStatePublisher:
                 self._publish(topic, encode(payload))
         except Exception:
             log.exception("hall state publishing failed; retrying everything")
+            self._drop_reader()
             with self._lock:
                 self._full = True
                 self._calls += calls  # the retry lists them too
@@ -322,17 +337,38 @@ class HallStatePublisher:
         self, day: dt.date, windows: set[int], calls: int, full: bool
     ) -> Iterator[tuple[str, Payload]]:
         """The round's topics as they are read: the windows go out before the
-        call list is read (the window's own board and its caller wait on them)."""
-        with self._sessions() as session:
-            # Plain reads of columns: on the session's connection they skip
-            # the ORM's execution layer (a third of each read's cost).
-            db = session.connection()
+        call list is read (the window's own board and its caller wait on them).
+        Plain reads of columns on a Core connection: the ORM's execution layer
+        cost a third of each read."""
+        db = self._reader_connection()
+        try:
             if full or windows:
                 for w in window_snapshots(db, window_ids=None if full else windows):
                     yield self._topics.hall_window(w.window), w
             if full or calls:
                 limit = max(self._calls_shown, calls)
                 yield self._topics.hall_calls(), calls_snapshot(db, day=day, limit=limit)
+        finally:
+            # End the read transaction at once: a snapshot held between rounds
+            # would show old state and, on SQLite, hold back WAL checkpoints.
+            if db.in_transaction():
+                db.rollback()
+
+    def _reader_connection(self) -> Connection:
+        if self._reader is None or self._reader.closed or self._reader.invalidated:
+            with self._sessions() as session:
+                bind = session.get_bind()
+            assert isinstance(bind, Engine)
+            self._reader = bind.connect()
+        return self._reader
+
+    def _drop_reader(self) -> None:
+        """After a failed round: the next one connects afresh (a restarted server)."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            with contextlib.suppress(Exception):
+                reader.invalidate()
+                reader.close()
 
     async def _queue_loop(self) -> None:
         while True:

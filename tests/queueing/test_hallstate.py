@@ -320,3 +320,44 @@ async def test_a_round_that_takes_more_calls_than_the_list_holds_lists_them_all(
                 if topic == board.topics.hall_calls() and isinstance(payload, HallCalls):
                     listed |= {c.window for c in payload.calls}
         assert listed == set(range(1, n + 1))
+
+
+async def test_the_board_catches_up_after_the_publishers_connection_is_lost(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publisher keeps one database connection between rounds. When it
+    breaks (a database server restarted), the round that finds it broken
+    fails; the retry connects afresh and the board still gets the call."""
+    async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (hub, hall):
+        owners = [
+            getattr(listener, "__self__", None) for listener in hub.state.queue_bus.after_commit
+        ]
+        publisher = next(o for o in owners if isinstance(o, HallStatePublisher))
+        await asyncio.to_thread(_two_windows, hall)
+        first = await asyncio.to_thread(hall.issue, "general")
+        second = await asyncio.to_thread(hall.issue, "general")
+        async with _board(mosquitto) as board:
+            await asyncio.to_thread(hall.next, 1)
+            await board.wait_for(
+                board.topics.hall_window(1), lambda p: getattr(p, "ticket", None) == first.number
+            )
+            reader = publisher._reader
+            assert reader is not None
+            assert not reader.closed
+            dbapi = reader.connection.dbapi_connection
+            assert dbapi is not None
+            dbapi.close()  # the server went away
+
+            await asyncio.to_thread(hall.next, 2)
+            window = await board.wait_for(
+                board.topics.hall_window(2), lambda p: getattr(p, "ticket", None) == second.number
+            )
+            calls = await board.wait_for(
+                board.topics.hall_calls(),
+                lambda p: isinstance(p, HallCalls) and p.calls[0].ticket == second.number,
+            )
+        assert isinstance(window, HallWindow)
+        assert window.ticket_state == "called"
+        assert isinstance(calls, HallCalls)
+        assert calls.calls[1].ticket == first.number
+        assert publisher._reader is not reader
