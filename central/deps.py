@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from central.auth.models import Role, User
 from central.auth.staffcache import Staff
-from central.state import StateDep
+from central.state import HubState, StateDep, app_state
 
 CSRF_HEADER: Final = "X-CSRF-Token"
 CSRF_FIELD: Final = "csrf_token"
@@ -162,17 +163,44 @@ async def signed_in_staff(request: Request, state: StateDep) -> Staff:
     return staff
 
 
+def _allowed(staff: Staff, allowed: frozenset[Role]) -> Staff:
+    if staff.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Forbidden(f"role {staff.role.value!r} may not do this (needs one of: {names})")
+    return staff
+
+
 def require_staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Staff]]:
     """`require_roles` for the hot queue routes (a cached `Staff`, not a `User`)."""
     allowed = frozenset(roles)
 
     async def check(staff: Annotated[Staff, Depends(signed_in_staff)]) -> Staff:
-        if staff.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(f"role {staff.role.value!r} may not do this (needs one of: {names})")
-        return staff
+        return _allowed(staff, allowed)
 
     return check
+
+
+@dataclass(frozen=True)
+class StaffCall:
+    """The hub and the signed-in staff member: what a queue route needs
+    besides its own parameters (it opens its session itself)."""
+
+    state: HubState
+    user: Staff
+
+
+def staff_call(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, StaffCall]]:
+    """`require_staff` and the hub's state as one dependency, for the routes
+    every press goes through. FastAPI spends about 20 µs of CPU on each
+    dependency of each request: a window verb's session, state and staff
+    checks came to 80 µs, as much as some verbs' own statements."""
+    allowed = frozenset(roles)
+
+    async def resolve(request: Request) -> StaffCall:
+        state = app_state(request.app)
+        return StaffCall(state, _allowed(await signed_in_staff(request, state), allowed))
+
+    return resolve
 
 
 # Who may do what with devices: managers watch and ping, admins change them.

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from central.auth.models import Role
 from central.auth.staffcache import Staff
-from central.deps import CsrfChecked, SessionDep, require_staff
+from central.deps import CsrfChecked, StaffCall, staff_call
 from central.queueing import service
 from central.queueing.clock import operating_day
 from central.queueing.errors import QueueError
@@ -36,13 +36,14 @@ from central.queueing.estimator import estimate_ticket
 from central.queueing.models import Channel, Priority, Ticket, TicketState, WindowState
 from central.queueing.service import Actor, Outcome
 from central.queueing.states import STATE_LABELS
-from central.state import StateDep
 
 T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1/queue", tags=["queue"], dependencies=[CsrfChecked])
 
-QueueStaff = Annotated[Staff, Depends(require_staff(Role.ADMIN, Role.MANAGER, Role.CLERK))]
+# One dependency for the hub and the staff member (`staff_call`); each route
+# opens its own session.
+QueueCall = Annotated[StaffCall, Depends(staff_call(Role.ADMIN, Role.MANAGER, Role.CLERK))]
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "不是本人登录的窗口"},
@@ -218,105 +219,105 @@ class ParkIn(Strict):
 
 
 @router.post("/tickets", status_code=201, responses=_REFUSALS)
-async def issue_ticket(
-    body: IssueIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> IssuedOut:
+async def issue_ticket(body: IssueIn, call: QueueCall) -> IssuedOut:
+    state = call.state
     now = state.clock.now()
-    ticket = _refusals(
-        lambda: service.issue(
-            db,
-            service=body.service,
-            channel=body.channel,
-            priority=body.priority,
-            priority_reason=body.priority_reason,
-            citizen_id=body.citizen_id,
-            phone=body.phone,
-            citizen_name=body.citizen_name,
-            appointment_at=body.appointment_at,
-            clerk_id=user.id,
-            bus=state.queue_bus,
-            settings=state.settings,
-            now=now,
+    with state.sessions() as db:
+        ticket = _refusals(
+            lambda: service.issue(
+                db,
+                service=body.service,
+                channel=body.channel,
+                priority=body.priority,
+                priority_reason=body.priority_reason,
+                citizen_id=body.citizen_id,
+                phone=body.phone,
+                citizen_name=body.citizen_name,
+                appointment_at=body.appointment_at,
+                clerk_id=call.user.id,
+                bus=state.queue_bus,
+                settings=state.settings,
+                now=now,
+            )
         )
-    )
-    estimate = estimate_ticket(db, ticket, now=now, recent=True)
-    return IssuedOut(
-        **TicketOut.of(ticket).model_dump(),
-        ahead=estimate.ahead,
-        estimated_wait_min=None if estimate.minutes is None else round(estimate.minutes, 2),
-    )
+        estimate = estimate_ticket(db, ticket, now=now, recent=True)
+        return IssuedOut(
+            **TicketOut.of(ticket).model_dump(),
+            ahead=estimate.ahead,
+            estimated_wait_min=None if estimate.minutes is None else round(estimate.minutes, 2),
+        )
 
 
 @router.get("/tickets/{ticket_id}", responses=_REFUSALS)
-async def get_ticket(ticket_id: int, db: SessionDep, _user: QueueStaff) -> TicketDetail:
-    ticket = _refusals(lambda: service.get_ticket(db, ticket_id))
-    events = [
-        TimelineEntry(
-            at=e.at,
-            verb=e.verb,
-            from_state=e.from_state,
-            to_state=e.to_state,
-            window_id=e.window_id,
-            clerk_id=e.clerk_id,
-            reason=e.reason,
-            detail=e.detail,
-        )
-        for e in service.timeline(db, ticket_id)
-    ]
-    return TicketDetail(**TicketOut.of(ticket).model_dump(), timeline=events)
+async def get_ticket(ticket_id: int, call: QueueCall) -> TicketDetail:
+    with call.state.sessions() as db:
+        ticket = _refusals(lambda: service.get_ticket(db, ticket_id))
+        events = [
+            TimelineEntry(
+                at=e.at,
+                verb=e.verb,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                window_id=e.window_id,
+                clerk_id=e.clerk_id,
+                reason=e.reason,
+                detail=e.detail,
+            )
+            for e in service.timeline(db, ticket_id)
+        ]
+        return TicketDetail(**TicketOut.of(ticket).model_dump(), timeline=events)
 
 
 @router.post("/tickets/{ticket_id}/cancel", responses=_REFUSALS)
-async def cancel_ticket(
-    ticket_id: int, body: ReasonIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> TicketOut:
-    ticket = _refusals(
-        lambda: service.cancel(
-            db,
-            ticket_id=ticket_id,
-            reason=body.reason,
-            actor=_actor(user),
-            bus=state.queue_bus,
-            settings=state.settings,
-            now=state.clock.now(),
+async def cancel_ticket(ticket_id: int, body: ReasonIn, call: QueueCall) -> TicketOut:
+    state = call.state
+    with state.sessions() as db:
+        ticket = _refusals(
+            lambda: service.cancel(
+                db,
+                ticket_id=ticket_id,
+                reason=body.reason,
+                actor=_actor(call.user),
+                bus=state.queue_bus,
+                settings=state.settings,
+                now=state.clock.now(),
+            )
         )
-    )
-    return TicketOut.of(ticket)
+        return TicketOut.of(ticket)
 
 
 @router.get("/services/{code}/waiting", responses=_REFUSALS)
-async def waiting_list(
-    code: str, db: SessionDep, state: StateDep, _user: QueueStaff
-) -> list[TicketOut]:
-    svc = _refusals(lambda: service.service_by_code(db, code))
-    day = operating_day(state.clock.now(), state.settings.queue)
-    return [TicketOut.of(t) for t in service.waiting(db, service_id=svc.id, day=day)]
+async def waiting_list(code: str, call: QueueCall) -> list[TicketOut]:
+    day = operating_day(call.state.clock.now(), call.state.settings.queue)
+    with call.state.sessions() as db:
+        svc = _refusals(lambda: service.service_by_code(db, code))
+        return [TicketOut.of(t) for t in service.waiting(db, service_id=svc.id, day=day)]
 
 
 # --- window verbs -----------------------------------------------------------------------
 
 
 def _window(
+    call: StaffCall,
     verb: Callable[..., Outcome],
     number: int,
-    user: Staff,
-    state: StateDep,
-    db: SessionDep,
     message: Callable[[Outcome], str],
     **kw: Any,
 ) -> VerbOut:
-    outcome = _refusals(
-        lambda: verb(
-            db,
-            window=number,
-            actor=_actor(user),
-            bus=state.queue_bus,
-            settings=state.settings,
-            now=state.clock.now(),
-            **kw,
+    state = call.state
+    with state.sessions() as db:
+        outcome = _refusals(
+            lambda: verb(
+                db,
+                window=number,
+                actor=_actor(call.user),
+                bus=state.queue_bus,
+                settings=state.settings,
+                now=state.clock.now(),
+                **kw,
+            )
         )
-    )
-    return VerbOut.of(outcome, message(outcome))
+        return VerbOut.of(outcome, message(outcome))
 
 
 def _says(text: str) -> Callable[[Outcome], str]:
@@ -324,56 +325,43 @@ def _says(text: str) -> Callable[[Outcome], str]:
 
 
 @router.post("/windows/{number}/login", responses=_REFUSALS)
-async def login(
-    number: int, body: LoginIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> VerbOut:
-    clerk = body.clerk_id if body.clerk_id is not None else user.id
-    return _window(service.login, number, user, state, db, _says("已登录"), clerk_id=clerk)
+async def login(number: int, body: LoginIn, call: QueueCall) -> VerbOut:
+    clerk = body.clerk_id if body.clerk_id is not None else call.user.id
+    return _window(call, service.login, number, _says("已登录"), clerk_id=clerk)
 
 
 @router.post("/windows/{number}/logout", responses=_REFUSALS)
-async def logout(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
-    return _window(service.logout, number, user, state, db, _says("已退出"))
+async def logout(number: int, call: QueueCall) -> VerbOut:
+    return _window(call, service.logout, number, _says("已退出"))
 
 
 @router.post("/windows/{number}/pause", responses=_REFUSALS)
-async def pause(
-    number: int, body: ReasonIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> VerbOut:
-    return _window(service.pause, number, user, state, db, _says("已暂停服务"), reason=body.reason)
+async def pause(number: int, body: ReasonIn, call: QueueCall) -> VerbOut:
+    return _window(call, service.pause, number, _says("已暂停服务"), reason=body.reason)
 
 
 @router.post("/windows/{number}/resume", responses=_REFUSALS)
-async def resume(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
-    return _window(service.resume, number, user, state, db, _says("已恢复服务"))
+async def resume(number: int, call: QueueCall) -> VerbOut:
+    return _window(call, service.resume, number, _says("已恢复服务"))
 
 
 @router.post("/windows/{number}/next", responses=_REFUSALS)
-async def call_next(
-    number: int, db: SessionDep, state: StateDep, user: QueueStaff, body: NextIn | None = None
-) -> VerbOut:
+async def call_next(number: int, call: QueueCall, body: NextIn | None = None) -> VerbOut:
     def said(o: Outcome) -> str:
         return f"请 {o.ticket.number} 号到 {number} 号窗口" if o.ticket else "当前没有等候的群众"
 
     finish = body.finish_current if body else None
-    return _window(service.call_next, number, user, state, db, said, finish_current=finish)
+    return _window(call, service.call_next, number, said, finish_current=finish)
 
 
 @router.post("/windows/{number}/call/{ticket_id}", responses=_REFUSALS)
 async def call_specific(
-    number: int,
-    ticket_id: int,
-    db: SessionDep,
-    state: StateDep,
-    user: QueueStaff,
-    body: ReasonIn | None = None,
+    number: int, ticket_id: int, call: QueueCall, body: ReasonIn | None = None
 ) -> VerbOut:
     return _window(
+        call,
         service.call_specific,
         number,
-        user,
-        state,
-        db,
         _says("请 {number} 号到窗口办理"),
         ticket_id=ticket_id,
         reason=body.reason if body else None,
@@ -381,38 +369,30 @@ async def call_specific(
 
 
 @router.post("/windows/{number}/recall", responses=_REFUSALS)
-async def recall(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
-    return _window(service.recall, number, user, state, db, _says("已重呼 {number}"))
+async def recall(number: int, call: QueueCall) -> VerbOut:
+    return _window(call, service.recall, number, _says("已重呼 {number}"))
 
 
 @router.post("/windows/{number}/start", responses=_REFUSALS)
-async def start(number: int, db: SessionDep, state: StateDep, user: QueueStaff) -> VerbOut:
-    return _window(service.start, number, user, state, db, _says("开始办理 {number}"))
+async def start(number: int, call: QueueCall) -> VerbOut:
+    return _window(call, service.start, number, _says("开始办理 {number}"))
 
 
 @router.post("/windows/{number}/finish", responses=_REFUSALS)
-async def finish(
-    number: int, body: FinishIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> VerbOut:
-    return _window(
-        service.finish, number, user, state, db, _says("{number} 已办结"), outcome=body.outcome
-    )
+async def finish(number: int, body: FinishIn, call: QueueCall) -> VerbOut:
+    return _window(call, service.finish, number, _says("{number} 已办结"), outcome=body.outcome)
 
 
 @router.post("/windows/{number}/transfer", responses=_REFUSALS)
-async def transfer(
-    number: int, body: TransferIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> VerbOut:
+async def transfer(number: int, body: TransferIn, call: QueueCall) -> VerbOut:
     def said(o: Outcome) -> str:
         new = o.follow_up.number if o.follow_up else ""
         return f"{o.ticket.number if o.ticket else ''} 已转办，新号码 {new}"
 
     return _window(
+        call,
         service.transfer,
         number,
-        user,
-        state,
-        db,
         said,
         to_service=body.service,
         reason=body.reason,
@@ -421,15 +401,11 @@ async def transfer(
 
 
 @router.post("/windows/{number}/park", responses=_REFUSALS)
-async def park(
-    number: int, body: ParkIn, db: SessionDep, state: StateDep, user: QueueStaff
-) -> VerbOut:
+async def park(number: int, body: ParkIn, call: QueueCall) -> VerbOut:
     return _window(
+        call,
         service.park,
         number,
-        user,
-        state,
-        db,
         _says("{number} 已暂挂"),
         reason=body.reason,
         ticket_id=body.ticket_id,
@@ -437,24 +413,16 @@ async def park(
 
 
 @router.post("/windows/{number}/unpark/{ticket_id}", responses=_REFUSALS)
-async def unpark(
-    number: int, ticket_id: int, db: SessionDep, state: StateDep, user: QueueStaff
-) -> VerbOut:
-    return _window(
-        service.unpark, number, user, state, db, _says("{number} 已恢复等候"), ticket_id=ticket_id
-    )
+async def unpark(number: int, ticket_id: int, call: QueueCall) -> VerbOut:
+    return _window(call, service.unpark, number, _says("{number} 已恢复等候"), ticket_id=ticket_id)
 
 
 @router.post("/windows/{number}/no-show", responses=_REFUSALS)
-async def no_show(
-    number: int, db: SessionDep, state: StateDep, user: QueueStaff, body: ReasonIn | None = None
-) -> VerbOut:
+async def no_show(number: int, call: QueueCall, body: ReasonIn | None = None) -> VerbOut:
     return _window(
+        call,
         service.no_show,
         number,
-        user,
-        state,
-        db,
         _says("{number} 已过号"),
         reason=body.reason if body else None,
     )
