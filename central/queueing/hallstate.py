@@ -255,6 +255,11 @@ class HallStatePublisher:
             self._day = change.day
         if self._loop is None:
             return  # not started: `publish_everything` on connection catches up
+        if not (change.window_ids or change.calls):
+            # A ticket issued (or cancelled) changes only its queue's count:
+            # no round to run, and none to wake the estimates after it.
+            self._set_soon(self._queues_wake)
+            return
         self._round()
 
     def publish_everything(self) -> None:

@@ -361,3 +361,25 @@ async def test_the_board_catches_up_after_the_publishers_connection_is_lost(
         assert isinstance(calls, HallCalls)
         assert calls.calls[1].ticket == first.number
         assert publisher._reader is not reader
+
+
+async def test_the_waiting_count_follows_tickets_issued_while_no_window_calls(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the windows start calling (the morning rush at the kiosks), the
+    board's waiting count must still rise with every ticket issued."""
+    async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
+        await asyncio.to_thread(_two_windows, hall)
+        async with _board(mosquitto) as board:
+            topic = board.topics.hall_queue("general")
+            # The windows' sign-ins published the empty queue; then all is quiet
+            # for longer than the estimates' throttle.
+            await board.wait_for(topic, lambda p: isinstance(p, HallQueue) and p.waiting == 0)
+            await asyncio.sleep(1.0)
+            for _ in range(3):
+                await asyncio.to_thread(hall.issue, "general")
+            queue = await board.wait_for(
+                topic, lambda p: isinstance(p, HallQueue) and p.waiting == 3, within_s=3
+            )
+        assert isinstance(queue, HallQueue)
+        assert queue.estimated_wait_min is not None
