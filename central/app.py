@@ -20,7 +20,7 @@ from central.appointments import api as appointments_api
 from central.appointments import views as appointments_views
 from central.auth import api as auth_api
 from central.auth import views as auth_views
-from central.db import database_url, make_engine, make_sessionmaker
+from central.db import WalCheckpointer, database_url, make_engine, make_sessionmaker
 from central.deps import CurrentUser, SessionDep, get_db
 from central.devices import api as devices_api
 from central.devices import service as devices_service
@@ -58,7 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
     The database must be migrated first (`central.db.upgrade_database`;
     `run_hub` does it).
     """
-    engine = make_engine(database_url(settings))
+    engine = make_engine(database_url(settings), background_checkpoints=True)
+    checkpoints = WalCheckpointer(engine)
     sessions = make_sessionmaker(engine)
     metrics = HubMetrics()
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await checkpoints.start()
         await bridge.start()
         await outlets.start()
         await matters.start()
@@ -104,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
             await matters.stop()
             await outlets.stop()
             await bridge.stop()
+            await checkpoints.stop()
             engine.dispose()
 
     app = FastAPI(
