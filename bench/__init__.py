@@ -68,11 +68,19 @@ def _queue_verbs(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return run(settings, quick=quick)
 
 
+def _queue_requests(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """CPU of one queue request through the whole hub app in-process (ASGI, no client)."""
+    from bench.queue_requests import run
+
+    return run(settings, quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "fleet": _fleet,
     "call-latency": _call_latency,
     "ticket-throughput": _ticket_throughput,
     "queue-verbs": _queue_verbs,
+    "queue-requests": _queue_requests,
     "guidance": _guidance,
     "ticket-print": _ticket_print,
     "signlang-video": _signlang_video,
