@@ -176,23 +176,33 @@ class WalCheckpointer:
         self._engine = engine
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
+        self._running: asyncio.Future[object] | None = None  # a checkpoint in its thread
 
     async def start(self) -> None:
         if self._engine.dialect.name == "sqlite":
             self._task = asyncio.create_task(self._run(), name="wal-checkpoints")
 
     async def stop(self) -> None:
+        """Stop, after any checkpoint under way: the engine is disposed next."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._running is not None:
+            with contextlib.suppress(Exception):
+                await self._running
+            self._running = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._interval_s)
+            self._running = loop.run_in_executor(None, checkpoint_wal, self._engine)
             try:
-                await asyncio.to_thread(checkpoint_wal, self._engine)
+                # Shielded: cancelling the task must not leave the thread
+                # checkpointing behind `stop`'s back.
+                await asyncio.shield(self._running)
             except Exception:
                 log.exception("WAL checkpoint failed; trying again in %.0f s", self._interval_s)
 
