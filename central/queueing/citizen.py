@@ -31,7 +31,7 @@ from central.queueing.models import (
     TicketState,
     Window,
 )
-from central.state import StateDep
+from central.state import HubState, StateDep
 
 router = APIRouter(tags=["citizen"])
 
@@ -228,8 +228,9 @@ def _not_found(request: Request, state: StateDep) -> Response:
 # The pages open their session themselves rather than take it as a
 # dependency: FastAPI spends about 40 µs on a ``yield`` dependency in each
 # request, and every phone in the hall polls the status.
-@router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def citizen_page(token: str, request: Request, state: StateDep) -> Response:
+def _ticket_page(
+    request: Request, state: HubState, token: str, template: str, **shown: Any
+) -> Response:
     with state.sessions() as db:
         found = find_ticket(db, token)
         if found is None:
@@ -237,18 +238,17 @@ async def citizen_page(token: str, request: Request, state: StateDep) -> Respons
         ctx = status_context(
             db, found, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
         )
-    ctx.update(hall_name=state.settings.hall_name, token=token)
-    return state.templates.TemplateResponse(request, "citizen/page.html", ctx, headers=_HEADERS)
+    ctx.update(token=token, **shown)
+    return state.templates.TemplateResponse(request, template, ctx, headers=_HEADERS)
+
+
+@router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def citizen_page(token: str, request: Request, state: StateDep) -> Response:
+    return _ticket_page(
+        request, state, token, "citizen/page.html", hall_name=state.settings.hall_name
+    )
 
 
 @router.get("/t/{token}/status", response_class=HTMLResponse, include_in_schema=False)
 async def citizen_status(token: str, request: Request, state: StateDep) -> Response:
-    with state.sessions() as db:
-        found = find_ticket(db, token)
-        if found is None:
-            return _not_found(request, state)
-        ctx = status_context(
-            db, found, zone=_zone(state.settings.hub.display_timezone), now=state.clock.now()
-        )
-    ctx.update(token=token)
-    return state.templates.TemplateResponse(request, "citizen/_status.html", ctx, headers=_HEADERS)
+    return _ticket_page(request, state, token, "citizen/_status.html")
