@@ -48,8 +48,8 @@ from typing import Final
 from sqlalchemy import Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from central.queueing.calling import CLASS_ORDER
 from central.queueing.models import (
-    Priority,
     Service,
     Ticket,
     TicketState,
@@ -64,12 +64,9 @@ MAX_WAIT_MIN: Final = 480.0
 SAMPLE_CLAMP: Final = 5.0
 MIN_RESIDUAL: Final = 0.25
 
-PRIORITY_RANK: Final = {
-    Priority.GREEN.value: 0,
-    Priority.VIP.value: 1,
-    Priority.APPOINTMENT.value: 2,
-    Priority.NORMAL.value: 3,
-}
+# The call-next rule's order of classes, as ranks for SQL: one order for
+# the estimate and the SMS front (`notify`), so neither can miss a class.
+PRIORITY_RANK: Final = {p.value: rank for rank, p in enumerate(CLASS_ORDER)}
 
 
 @dataclass(frozen=True)

@@ -172,3 +172,16 @@ def test_estimate_with_a_correct_configuration_and_few_windows() -> None:
     mae = sum(maes) / len(maes)
     print(f"estimator MAE (2 windows) {mae:.2f} min")
     assert mae < 8.0
+
+
+def test_every_priority_class_has_its_place_in_the_calling_order() -> None:
+    """A class added to `Priority` without a place in the call-next order
+    would never be called first, be left out of the people ahead and of the
+    SMS listener's front; without a label the window's screen could not name it."""
+    from central.queueing.calling import CLASS_LABELS, CLASS_ORDER
+    from central.queueing.estimator import PRIORITY_RANK
+    from central.queueing.models import Priority
+
+    assert sorted(CLASS_ORDER) == sorted(Priority)
+    assert set(CLASS_LABELS) == set(Priority)
+    assert sorted(PRIORITY_RANK, key=PRIORITY_RANK.__getitem__) == [p.value for p in CLASS_ORDER]
