@@ -140,8 +140,9 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
         saved = dict(os.environ)
         try:
             url = f"sqlite:///{root / 'hub.sqlite3'}"
-            with hall_database(bench_settings(url, root)) as sessions:
-                tokens = issue_tokens(sessions, bench_settings(url, root), 50)
+            hall = bench_settings(url, root)
+            with hall_database(hall) as sessions:
+                tokens = issue_tokens(sessions, hall, 50)
             # The hub's settings as `anxin hub` would read them (bench.queuehub).
             os.environ.update(hub_env(data_dir=root, database_url=url, mqtt_port=port))
             from central.app import create_app

@@ -145,20 +145,16 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 CHECKPOINT_INTERVAL_S = 1.0
 
 
-def checkpoint_wal(engine: Engine) -> tuple[int, int, int] | None:
-    """One PASSIVE checkpoint: (busy, frames in the WAL, frames copied), or
-    None when the database is not SQLite."""
-    if engine.dialect.name != "sqlite":
-        return None
+def checkpoint_wal(engine: Engine) -> None:
+    """One PASSIVE checkpoint of an SQLite database."""
     raw = engine.raw_connection()
     try:
         # The connection is in autocommit (`_sqlite_pragmas`): no BEGIN first.
         sqlite = raw.driver_connection
         assert sqlite is not None
-        busy, frames, copied = sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     finally:
         raw.close()
-    return int(busy), int(frames), int(copied)
 
 
 class WalCheckpointer:
@@ -176,7 +172,7 @@ class WalCheckpointer:
         self._engine = engine
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
-        self._running: asyncio.Future[object] | None = None  # a checkpoint in its thread
+        self._running: asyncio.Future[None] | None = None  # a checkpoint in its thread
 
     async def start(self) -> None:
         if self._engine.dialect.name == "sqlite":

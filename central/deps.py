@@ -133,13 +133,17 @@ async def current_user(user: AnyUser) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def _check_role(role: Role, allowed: frozenset[Role]) -> None:
+    if role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Forbidden(f"role {role.value!r} may not do this (needs one of: {names})")
+
+
 def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     allowed = frozenset(roles)
 
     async def check(user: CurrentUser) -> User:
-        if user.role_enum not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(f"role {user.role!r} may not do this (needs one of: {names})")
+        _check_role(user.role_enum, allowed)
         return user
 
     return check
@@ -163,23 +167,6 @@ async def signed_in_staff(request: Request, state: StateDep) -> Staff:
     return staff
 
 
-def _allowed(staff: Staff, allowed: frozenset[Role]) -> Staff:
-    if staff.role not in allowed:
-        names = ", ".join(sorted(r.value for r in allowed))
-        raise Forbidden(f"role {staff.role.value!r} may not do this (needs one of: {names})")
-    return staff
-
-
-def require_staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Staff]]:
-    """`require_roles` for the hot queue routes (a cached `Staff`, not a `User`)."""
-    allowed = frozenset(roles)
-
-    async def check(staff: Annotated[Staff, Depends(signed_in_staff)]) -> Staff:
-        return _allowed(staff, allowed)
-
-    return check
-
-
 @dataclass(frozen=True)
 class StaffCall:
     """The hub and the signed-in staff member: what a queue route needs
@@ -190,15 +177,18 @@ class StaffCall:
 
 
 def staff_call(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, StaffCall]]:
-    """`require_staff` and the hub's state as one dependency, for the routes
-    every press goes through. FastAPI spends about 20 µs of CPU on each
-    dependency of each request: a window verb's session, state and staff
-    checks came to 80 µs, as much as some verbs' own statements."""
+    """`require_roles` for the queue routes, every press goes through them:
+    the hub's state and a cached `Staff` (not a `User`) as one dependency.
+    FastAPI spends about 20 µs of CPU on each dependency of each request: a
+    window verb's session, state and staff checks came to 80 µs, as much as
+    some verbs' own statements."""
     allowed = frozenset(roles)
 
     async def resolve(request: Request) -> StaffCall:
         state = app_state(request.app)
-        return StaffCall(state, _allowed(await signed_in_staff(request, state), allowed))
+        staff = await signed_in_staff(request, state)
+        _check_role(staff.role, allowed)
+        return StaffCall(state, staff)
 
     return resolve
 
