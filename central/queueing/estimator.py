@@ -224,32 +224,31 @@ def service_loads(
 def _recent_durations(
     session: Session, *, day: dt.date, service_ids: list[int]
 ) -> dict[int, tuple[float, ...]]:
-    recent = (
-        select(
-            Ticket.service_id,
-            Ticket.called_at,
-            Ticket.ended_at,
-            func.row_number()
-            .over(partition_by=Ticket.service_id, order_by=Ticket.ended_at.desc())
-            .label("n"),
-        )
-        .where(
-            Ticket.day == day,
-            Ticket.service_id.in_(service_ids),
-            Ticket.ended_at.is_not(None),
-            Ticket.called_at.is_not(None),
-        )
-        .subquery()
+    """Each service's latest MAX_SAMPLES handling times today, oldest first.
+
+    One short query per service, read backwards along
+    ``ix_tickets_service_ended``: by the afternoon a hall has finished
+    thousands of tickets, and one ranking query over all of them cost 5 ms
+    at 3,000 where these cost well under one."""
+    out: dict[int, tuple[float, ...]] = {}
+    for sid in service_ids:
+        rows = session.execute(_DURATIONS, {"service": sid, "day": day}).all()
+        if rows:
+            out[sid] = tuple((ended - called).total_seconds() for called, ended in reversed(rows))
+    return out
+
+
+_DURATIONS = (
+    select(Ticket.called_at, Ticket.ended_at)
+    .where(
+        Ticket.service_id == bindparam("service"),
+        Ticket.day == bindparam("day"),
+        Ticket.ended_at.is_not(None),
+        Ticket.called_at.is_not(None),
     )
-    rows = session.execute(
-        select(recent.c.service_id, recent.c.called_at, recent.c.ended_at)
-        .where(recent.c.n <= MAX_SAMPLES)
-        .order_by(recent.c.service_id, recent.c.ended_at)
-    )
-    out: dict[int, list[float]] = defaultdict(list)
-    for sid, called_at, ended_at in rows:
-        out[sid].append((ended_at - called_at).total_seconds())
-    return {sid: tuple(v) for sid, v in out.items()}
+    .order_by(Ticket.ended_at.desc())
+    .limit(MAX_SAMPLES)
+)
 
 
 # Loads of the whole hall, per database, reused for LOADS_REUSE_S of hub time:

@@ -39,8 +39,9 @@ from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from anxin.settings import Settings
+from broker.contract import utcnow
 from central.queueing import locking, notify, privacy, reasons
-from central.queueing.clock import at_local, local_time
+from central.queueing.clock import at_local, local_time, operating_day
 from central.queueing.errors import Invalid, Refused
 from central.queueing.estimator import estimate_new_ticket, recent_service_loads
 from central.queueing.events import QueueBus
@@ -171,7 +172,7 @@ def forecast_wait_s(session: Session, service: Service, day: dt.date, now: dt.da
 
 def _check_closing(tx: Txn, service: Service) -> None:
     closes = at_local(tx.day, service.closes_at, tx.settings)
-    wait = forecast_wait_s(tx.session, service, tx.day, tx.now)
+    wait = forecast_wait_s(tx.session, service, tx.day, tx.now)  # read before the lock (`issue`)
     if tx.now + dt.timedelta(seconds=wait) > closes:
         raise Refused("今日该业务已停止取号：预计等候将超过下班时间")
 
@@ -298,6 +299,11 @@ def issue(
             )
         return ticket
 
+    # The hall's loads for the closing check, read now and not under the
+    # write lock: once a second they cost a few queries over the day's
+    # tickets, which every window's verb would otherwise wait behind.
+    now = now or utcnow()
+    recent_service_loads(session, day=operating_day(now, settings.queue), now=now)
     return run(session, work, bus=bus, settings=settings.queue, now=now)
 
 

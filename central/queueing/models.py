@@ -307,6 +307,9 @@ class TicketContact(Base):
 
 # The hall board's "latest calls" query reads the day's tickets by call time.
 Index("ix_tickets_day_last_called_at", Ticket.day, Ticket.last_called_at)
+# The estimator reads each service's latest completions of the day
+# (`central.queueing.estimator`): one backward index scan per service.
+Index("ix_tickets_service_ended", Ticket.service_id, Ticket.day, Ticket.ended_at)
 # Call-next reads the head of each (service, day, priority) sub-queue of
 # waiting tickets (`central.queueing.calling`): one index probe per head.
 Index(

@@ -19,7 +19,9 @@ def _rows_in_the_database_file(path: Path) -> int:
     con = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
     try:
         return int(con.execute("SELECT count(*) FROM filler").fetchone()[0])
-    except sqlite3.OperationalError:  # the table itself is still only in the WAL
+    except sqlite3.DatabaseError:
+        # The table is still only in the WAL, or a checkpoint is writing the
+        # file under this reader ("malformed"): ask again.
         return 0
     finally:
         con.close()

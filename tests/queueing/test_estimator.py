@@ -9,14 +9,19 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from central.queueing.estimator import (
     MAX_SAMPLES,
     ServiceLoad,
     WaitErrorMeter,
     WindowCapacity,
     handling_time_s,
+    service_loads,
     wait_minutes,
 )
+from central.queueing.models import Service
+from tests.queueing.hall import Hall
 
 
 def _load(
@@ -185,3 +190,36 @@ def test_every_priority_class_has_its_place_in_the_calling_order() -> None:
     assert sorted(CLASS_ORDER) == sorted(Priority)
     assert set(CLASS_LABELS) == set(Priority)
     assert sorted(PRIORITY_RANK, key=PRIORITY_RANK.__getitem__) == [p.value for p in CLASS_ORDER]
+
+
+def test_the_handling_times_are_each_services_latest_completions_oldest_first(
+    hall: Hall,
+) -> None:
+    """What the database gives the estimator: per service, only its latest
+    MAX_SAMPLES handling times of the day (call to finish), in the order
+    they ended, so the moving average weighs the newest most."""
+    hall.service("general", "A", "综合受理")
+    hall.service("estate", "B", "不动产登记")
+    hall.window(1, {"general": 1.0})
+    hall.window(2, {"estate": 1.0})
+    hall.login(1, hall.clerk("wangfang", ["general"]))
+    hall.login(2, hall.clerk("lina", ["estate"]))
+    for n in range(MAX_SAMPLES + 5):
+        hall.issue("general")
+        hall.next(1)
+        hall.start(1)
+        hall.tick(10 + n)  # with a second per verb: call to finish 12 + n s
+        hall.finish(1)
+    hall.issue("estate")
+    hall.next(2)
+    hall.start(2)
+    hall.tick(300)
+    hall.finish(2)
+
+    loads = hall.db(lambda s: service_loads(s, day=hall.day, now=hall.now))
+    general, estate = (
+        hall.db(lambda s, c=code: s.scalar(select(Service.id).where(Service.code == c)))
+        for code in ("general", "estate")
+    )
+    assert loads[general].durations_s == tuple(float(12 + n) for n in range(5, MAX_SAMPLES + 5))
+    assert loads[estate].durations_s == (302.0,)
