@@ -43,7 +43,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 from sqlalchemy import Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -234,7 +234,11 @@ def _recent_durations(
     for sid in service_ids:
         rows = session.execute(_DURATIONS, {"service": sid, "day": day}).all()
         if rows:
-            out[sid] = tuple((ended - called).total_seconds() for called, ended in reversed(rows))
+            # Both are set: the statement asks for them to be.
+            out[sid] = tuple(
+                (cast(dt.datetime, ended) - cast(dt.datetime, called)).total_seconds()
+                for called, ended in reversed(rows)
+            )
     return out
 
 

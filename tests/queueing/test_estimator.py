@@ -217,9 +217,9 @@ def test_the_handling_times_are_each_services_latest_completions_oldest_first(
     hall.finish(2)
 
     loads = hall.db(lambda s: service_loads(s, day=hall.day, now=hall.now))
-    general, estate = (
-        hall.db(lambda s, c=code: s.scalar(select(Service.id).where(Service.code == c)))
-        for code in ("general", "estate")
+    ids = hall.db(
+        lambda s: {code: sid for code, sid in s.execute(select(Service.code, Service.id))}
     )
+    general, estate = ids["general"], ids["estate"]
     assert loads[general].durations_s == tuple(float(12 + n) for n in range(5, MAX_SAMPLES + 5))
     assert loads[estate].durations_s == (302.0,)
