@@ -41,6 +41,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
+from central.direct import Direct
 from central.queueing.models import (
     ClerkService,
     Priority,
@@ -93,7 +94,7 @@ class Pick:
     why: dict[str, Any]
 
 
-_ELIGIBLE = (
+_ELIGIBLE = Direct(
     select(WindowService.service_id, WindowService.weight)
     .join(Service, Service.id == WindowService.service_id)
     .join(
@@ -110,7 +111,7 @@ _ELIGIBLE = (
 def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dict[int, float]:
     """Service id -> weight: served by the window, and the clerk is certified for it."""
     # Configuration no verb changes: a plain read, no flush of the verb's state first.
-    rows = session.connection().execute(_ELIGIBLE, {"window": window_id, "clerk": clerk_id})
+    rows = _ELIGIBLE.rows(session.connection(), {"window": window_id, "clerk": clerk_id})
     return {sid: float(weight) for sid, weight in rows}
 
 

@@ -48,6 +48,7 @@ from typing import Final, cast
 from sqlalchemy import Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from central.direct import Direct
 from central.queueing.calling import CLASS_ORDER
 from central.queueing.models import (
     Service,
@@ -146,26 +147,28 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
         "rank": PRIORITY_RANK.get(ticket.priority, len(PRIORITY_RANK)),
         "queued_at": ticket.queued_at,
     }  # fmt: skip
-    return int(session.scalar(_AHEAD, values) or 0)
+    return int(_AHEAD.scalar(session.connection(), values) or 0)
 
 
 # Built once: every citizen page's poll and every issued ticket counts this.
 _RANK = case(PRIORITY_RANK, value=Ticket.priority, else_=len(PRIORITY_RANK))
-_AHEAD = select(func.count()).where(
-    Ticket.day == bindparam("day"),
-    Ticket.service_id == bindparam("service"),
-    Ticket.state == TicketState.WAITING.value,
-    Ticket.id != bindparam("id"),
-    or_(
-        bindparam("rank") > _RANK,
-        and_(
-            bindparam("rank") == _RANK,
-            or_(
-                Ticket.queued_at < bindparam("queued_at"),
-                and_(Ticket.queued_at == bindparam("queued_at"), Ticket.id < bindparam("id")),
+_AHEAD = Direct(
+    select(func.count()).where(
+        Ticket.day == bindparam("day"),
+        Ticket.service_id == bindparam("service"),
+        Ticket.state == TicketState.WAITING.value,
+        Ticket.id != bindparam("id"),
+        or_(
+            bindparam("rank") > _RANK,
+            and_(
+                bindparam("rank") == _RANK,
+                or_(
+                    Ticket.queued_at < bindparam("queued_at"),
+                    and_(Ticket.queued_at == bindparam("queued_at"), Ticket.id < bindparam("id")),
+                ),
             ),
         ),
-    ),
+    )
 )
 
 

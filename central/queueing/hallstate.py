@@ -30,8 +30,8 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Final
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +47,7 @@ from broker.contract import (
     encode,
     utcnow,
 )
+from central.direct import Direct
 from central.queueing.estimator import estimate_new_ticket, service_loads
 from central.queueing.events import QueueChange
 from central.queueing.models import (
@@ -91,17 +92,23 @@ _WINDOWS = (
     .outerjoin(Service, Service.id == Ticket.service_id)
     .order_by(Window.number)
 )  # fmt: skip
-_ACTIVE_WINDOWS = _WINDOWS.where(Window.active.is_(True))
+_ACTIVE_WINDOWS = Direct(_WINDOWS.where(Window.active.is_(True)))
 _SOME_WINDOWS = _WINDOWS.where(Window.id.in_(bindparam("ids", expanding=True)))
 # A press changes one window: a plain parameter, not an expanding IN, whose
-# SQL is re-rendered at every execution.
-_ONE_WINDOW = _WINDOWS.where(Window.id == bindparam("id"))
+# SQL is re-rendered at every execution; run on the driver's cursor
+# (`central.direct`), as the call list is.
+_ONE_WINDOW = Direct(_WINDOWS.where(Window.id == bindparam("id")))
+_CALLS_DIRECT = Direct(_CALLS)
+
+
+def _connection(db: Session | Connection) -> Connection:
+    return db.connection() if isinstance(db, Session) else db
 
 
 def calls_snapshot(
     db: Session | Connection, *, day: dt.date, limit: int = CALLS_SHOWN
 ) -> HallCalls:
-    rows = db.execute(_CALLS, {"day": day, "limit": limit})
+    rows = _CALLS_DIRECT.rows(_connection(db), {"day": day, "limit": limit})
     calls = tuple(
         BoardCall(
             ticket=number,
@@ -123,10 +130,11 @@ def window_snapshots(
     db: Session | Connection, *, window_ids: Iterable[int] | None = None
 ) -> list[HallWindow]:
     ids = None if window_ids is None else list(window_ids)
+    rows: Iterable[Sequence[Any]]
     if ids is None:
-        rows = db.execute(_ACTIVE_WINDOWS)
+        rows = _ACTIVE_WINDOWS.rows(_connection(db))
     elif len(ids) == 1:
-        rows = db.execute(_ONE_WINDOW, {"id": ids[0]})
+        rows = _ONE_WINDOW.rows(_connection(db), {"id": ids[0]})
     else:
         rows = db.execute(_SOME_WINDOWS, {"ids": ids})
     out = []

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
 from broker.contract import utcnow
+from central.direct import Direct
 from central.queueing.estimator import PRIORITY_RANK
 from central.queueing.events import NOTIFIED
 from central.queueing.models import (
@@ -138,17 +139,17 @@ def phone_of(session: Session, ticket_id: int | None) -> str | None:
     for _ in range(MAX_TRANSFER_HOPS):
         if ticket_id is None:
             return None
-        row = db.execute(_PHONE_OF, {"ticket": ticket_id}).first()
-        if row is None:
+        rows = _PHONE_OF.rows(db, {"ticket": ticket_id})
+        if not rows:
             return None
-        phone, ticket_id = row
+        phone, ticket_id = rows[0]
         if phone is not None:
             return str(phone)
     return None
 
 
 # A ticket's phone and the ticket it was transferred from (to look there next).
-_PHONE_OF = (
+_PHONE_OF = Direct(
     select(TicketContact.phone_encrypted, Ticket.transferred_from_id)
     .select_from(Ticket)
     .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
@@ -202,7 +203,7 @@ class NotificationQueuer:
         # The front (as long as the service's notify_ahead says, none when it
         # is 0) with its contacts in one query: this runs inside every
         # call-next transaction.
-        front = session.connection().execute(_FRONT, {"service": service_id, "day": day}).all()
+        front = _FRONT.rows(session.connection(), {"service": service_id, "day": day})
         for ahead, (tid, number, transferred_from, phone) in enumerate(front):
             if phone is None and transferred_from is not None:
                 phone = phone_of(session, transferred_from)  # the ticket it left
@@ -236,7 +237,7 @@ _FRONT_OF_CLASS = [
     .limit(_FRONT_LENGTH)
     for priority in PRIORITY_RANK
 ]
-_FRONT = (
+_FRONT = Direct(
     select(Ticket.id, Ticket.number, Ticket.transferred_from_id, TicketContact.phone_encrypted)
     .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
     .where(or_(*(Ticket.id.in_(front) for front in _FRONT_OF_CLASS)))

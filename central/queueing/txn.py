@@ -43,6 +43,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from anxin.settings import QueueSettings
 from broker.contract import utcnow
+from central.direct import Direct
 from central.queueing import fairness, locking
 from central.queueing.clock import operating_day
 from central.queueing.errors import NotFound, NotYourWindow
@@ -184,7 +185,7 @@ class Txn:
         for name, value in values.items():
             set_committed_value(row, name, value)
         key = row.id if isinstance(row, Ticket) else row.window_id
-        self.connection.execute(_UPDATE[type(row)], {**values, _ROW: key})
+        _update(type(row), tuple(values)).execute(self.connection, {**values, _ROW: key})
 
     @property
     def connection(self) -> Connection:
@@ -200,8 +201,8 @@ class Txn:
         objects of the session: the unit of work inserted them one by one,
         each fetching its id, about a tenth of a call-next's CPU."""
         if self.events:
-            self.connection.execute(
-                _INSERT_EVENT, [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in self.events]
+            _INSERT_EVENT.execute_many(
+                self.connection, [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in self.events]
             )
             self.events.clear()
 
@@ -279,18 +280,30 @@ def run(
     return result
 
 
-# `Txn.write`: the columns to set are the parameters' other keys (one
-# compiled form per set of columns, cached by SQLAlchemy).
+# `Txn.write`: one statement per table and set of columns, made on first use
+# and run on the driver's cursor (`central.direct`).
 _ROW = "row_key"
-_UPDATE: dict[type, Any] = {
-    model: update(table).where(table.c[pk] == bindparam(_ROW))
-    for model, pk in ((Ticket, "id"), (WindowState, "window_id"))
-    for table in [cast(Table, model.__table__)]
-}
+_PRIMARY_KEY: dict[type, str] = {Ticket: "id", WindowState: "window_id"}
+_UPDATES: dict[tuple[type, tuple[str, ...]], Direct] = {}
 
-# The table, not the class: a plain Core executemany, not the ORM's bulk insert.
-_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
+
+def _update(model: type, columns: tuple[str, ...]) -> Direct:
+    found = _UPDATES.get((model, columns))
+    if found is None:
+        table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c[_PRIMARY_KEY[model]] == bindparam(_ROW))
+            .values({c: bindparam(c) for c in columns})
+        )
+        found = _UPDATES.setdefault((model, columns), Direct(statement))
+    return found
+
+
 _EVENT_COLUMNS = tuple(c.key for c in TicketEvent.__table__.columns if c.key != "id")
+_INSERT_EVENT = Direct(
+    insert(cast(Table, TicketEvent.__table__)).values({c: bindparam(c) for c in _EVENT_COLUMNS})
+)
 
 
 # --- look-ups ------------------------------------------------------------------------
