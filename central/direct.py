@@ -46,7 +46,7 @@ class _Compiled:
     defaults: dict[str, Any]  # values bound in the statement itself (`Ticket.state == "waiting"`)
     binds: tuple[tuple[str, Processor], ...]  # the parameters that need converting
     columns: tuple[TypeEngine[Any], ...]  # the result columns' types, for `results`
-    error: type[Exception]  # the driver's base error
+    error: Any  # the driver's base error class (DB-API `Error`)
     # Per result column, made at the first result: some conversions depend on
     # the type the driver reports (PostgreSQL's numerics). Empty: none converts.
     results: list[tuple[Processor, ...]] = field(default_factory=list)
@@ -114,9 +114,14 @@ class Direct:
             else:
                 cursor.execute(c.sql, values)
         except c.error as exc:
-            raise DBAPIError.instance(
-                c.sql, values, exc, c.error, dialect=connection.dialect
-            ) from exc
+            # A lost server: the pool must not hand this connection out again.
+            lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
+            wrapped = DBAPIError.instance(
+                c.sql, values, exc, c.error, connection_invalidated=lost, dialect=connection.dialect
+            )
+            if lost:
+                connection.invalidate(wrapped)
+            raise wrapped from exc
         Direct.executed += 1
         return cursor
 

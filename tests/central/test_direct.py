@@ -131,3 +131,22 @@ def test_an_expanding_parameter_is_refused_with_its_name(connection: Connection)
     some = Direct(select(_rows.c.id).where(_rows.c.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="ids"):
         some.rows(connection, {"ids": [1, 2]})
+
+
+def test_a_lost_server_connection_is_not_used_again(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server connection to lose: PostgreSQL")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as admin:
+                admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            with pytest.raises(DBAPIError) as caught:
+                Direct(select(func.now())).rows(conn)
+            assert caught.value.connection_invalidated
+            assert conn.invalidated
+        with engine.connect() as conn:  # the pool connects afresh
+            assert Direct(select(func.count())).scalar(conn) == 1
+    finally:
+        engine.dispose()
