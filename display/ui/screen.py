@@ -34,6 +34,7 @@ from typing import Any, Final
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.graphics import Color, Rectangle
+from kivy.graphics.opengl import GL_RENDERER, glGetString
 from kivy.graphics.scissor_instructions import ScissorPop, ScissorPush
 from kivy.lang import Builder
 from kivy.properties import ListProperty
@@ -57,6 +58,15 @@ LIT_TEXT = hex_color("#10203A")
 BANNER = hex_color("#B91C1C")  # the call being featured
 CLEAR: Final = (0.0, 0.0, 0.0, 0.0)
 TICKER_PX_PER_S: Final = 120.0
+# Steps of the notice ticker per second. Each step redraws the whole screen:
+# with a GPU a few milliseconds, but rasterised in software (Mesa's llvmpipe,
+# a board without a GPU) a 1920×1080 frame costs 20–35 ms, and at 30 steps
+# the board spent most of its time on the ticker, so a new call waited
+# behind ticker frames (docs/display.md, "Frame cost without a GPU"). The
+# text moves at the same speed in bigger steps.
+TICKER_STEPS_PER_S: Final = 30
+TICKER_STEPS_PER_S_SOFTWARE: Final = 8
+_SOFTWARE_RENDERERS: Final = ("llvmpipe", "softpipe", "swrast")
 WAIT_ROWS: Final = 6
 DEFAULT_NOTICE: Final = "请留意叫号信息，过号请到窗口重新排队"
 
@@ -103,6 +113,17 @@ def _set(widget: Label, text: str, color: RGBA | None = None) -> None:
         widget.tint = list(color)
 
 
+def software_rendered() -> bool:
+    """Whether OpenGL is rasterised on the CPU (no GPU, or none in use)."""
+    renderer = glGetString(GL_RENDERER) or b""
+    name = renderer.decode(errors="replace") if isinstance(renderer, bytes) else str(renderer)
+    return any(s in name.lower() for s in _SOFTWARE_RENDERERS)
+
+
+def ticker_steps_per_s() -> int:
+    return TICKER_STEPS_PER_S_SOFTWARE if software_rendered() else TICKER_STEPS_PER_S
+
+
 class Ticker(Widget):  # type: ignore[misc]
     """The notices, scrolling right to left, clipped to the bar."""
 
@@ -118,7 +139,8 @@ class Ticker(Widget):  # type: ignore[misc]
         self._label.bind(texture_size=lambda w, s: setattr(w, "size", s))
         self.add_widget(self._label)
         self._x = 0.0
-        self._event = Clock.schedule_interval(self._scroll, 1 / 30)
+        self.steps_per_s = ticker_steps_per_s()
+        self._event = Clock.schedule_interval(self._scroll, 1 / self.steps_per_s)
 
     def _follow(self, *_: Any) -> None:
         # Window coordinates, whatever transforms apply (see `unclipped`).

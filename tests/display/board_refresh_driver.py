@@ -32,7 +32,7 @@ def main() -> None:
     from kivy.uix.label import Label
     from kivy.uix.widget import Widget
 
-    from display.ui.screen import BoardScreen
+    from display.ui.screen import BoardScreen, software_rendered
 
     register_cjk_font()
     created = [0]
@@ -114,7 +114,19 @@ def main() -> None:
     vm.configure(BoardSettings.model_validate({"notices": demo.NOTICES, "calls_shown": 3}))
     screen.refresh()
     three = seen()
+    # The notice ticker: how often it steps here, and how far its text moves.
+    ticker = screen.ticker
+    ticker._scroll(0.0)
+    x0 = ticker._label.x
+    ticker._scroll(0.5)
+    ticker_seen = {
+        "software_gl": software_rendered(),
+        "steps_per_s": ticker.steps_per_s,
+        "moved_px_in_half_s": x0 - ticker._label.x,
+        "text_wider_than_bar": ticker._label.width > ticker.width,
+    }
     result = {
+        "ticker": ticker_seen,
         "first": first,
         "after": after,
         "refresh_ms": refresh_ms,

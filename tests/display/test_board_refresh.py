@@ -80,3 +80,12 @@ def test_each_new_call_shows_at_the_top_without_building_the_board_again(
     assert three["builds"] == 2
     assert three["tickets"] == previous[:3]
     assert three["created"] > data["first"]["created"]
+
+    # No GPU here (Mesa's llvmpipe): the ticker steps 8 times a second, not
+    # 30, so that ticker frames do not keep a new call waiting; its text
+    # still moves at 120 px/s.
+    ticker = data["ticker"]
+    assert ticker["software_gl"]
+    assert ticker["steps_per_s"] == 8
+    assert ticker["text_wider_than_bar"]
+    assert ticker["moved_px_in_half_s"] == pytest.approx(60.0)
