@@ -11,7 +11,7 @@ Why: SQLAlchemy's execution layer (execution context, cache-key lookup,
 parameter construction, result objects) costs 25–30 µs per statement on
 top of the driver's 5–8 µs, and a queue verb and its hall-state round send
 a dozen statements while SQLite's one write lock is held (docs/queueing.md,
-"Where the time goes"). Only statements on that path use this; everything
+"Hot statements on the driver's cursor"). Only statements on that path use this; everything
 else goes through SQLAlchemy as usual.
 
 What it does not do: expanding (``IN``) or literal-execute parameters,
@@ -145,6 +145,8 @@ class Direct:
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
+        if compiled.escaped_bind_names:  # names the driver's format would need escaped
+            raise ValueError(f"parameter names to escape: {sorted(compiled.escaped_bind_names)}")
         names: Iterable[str] = compiled.positiontup or compiled.bind_names.values()
         binds, defaults = [], {}
         for name in dict.fromkeys(names):

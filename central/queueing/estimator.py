@@ -235,7 +235,7 @@ def _recent_durations(
     at 3,000 where these cost well under one."""
     out: dict[int, tuple[float, ...]] = {}
     for sid in service_ids:
-        rows = session.execute(_DURATIONS, {"service": sid, "day": day}).all()
+        rows = _DURATIONS.rows(session.connection(), {"service": sid, "day": day})
         if rows:
             # Both are set: the statement asks for them to be.
             out[sid] = tuple(
@@ -245,7 +245,7 @@ def _recent_durations(
     return out
 
 
-_DURATIONS = (
+_DURATIONS = Direct(
     select(Ticket.called_at, Ticket.ended_at)
     .where(
         Ticket.service_id == bindparam("service"),

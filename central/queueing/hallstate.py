@@ -74,7 +74,7 @@ _BOARD_STATES: Final = {TicketState.CALLED.value: "called", TicketState.SERVING.
 
 # Statements built once: building a Select costs more Python than running it,
 # and these run after every press.
-_CALLS = (
+_CALLS = Direct(
     select(Ticket.number, Ticket.last_called_at, Ticket.recalls, Window.number, Window.name,
            Service.name, ServiceArea.code, ServiceArea.silent_calling)
     .join(Window, Window.id == Ticket.window_id)
@@ -95,10 +95,9 @@ _WINDOWS = (
 _ACTIVE_WINDOWS = Direct(_WINDOWS.where(Window.active.is_(True)))
 _SOME_WINDOWS = _WINDOWS.where(Window.id.in_(bindparam("ids", expanding=True)))
 # A press changes one window: a plain parameter, not an expanding IN, whose
-# SQL is re-rendered at every execution; run on the driver's cursor
-# (`central.direct`), as the call list is.
+# SQL is re-rendered at every execution. These and the call list run on the
+# driver's cursor (`central.direct`).
 _ONE_WINDOW = Direct(_WINDOWS.where(Window.id == bindparam("id")))
-_CALLS_DIRECT = Direct(_CALLS)
 
 
 def _connection(db: Session | Connection) -> Connection:
@@ -108,7 +107,7 @@ def _connection(db: Session | Connection) -> Connection:
 def calls_snapshot(
     db: Session | Connection, *, day: dt.date, limit: int = CALLS_SHOWN
 ) -> HallCalls:
-    rows = _CALLS_DIRECT.rows(_connection(db), {"day": day, "limit": limit})
+    rows = _CALLS.rows(_connection(db), {"day": day, "limit": limit})
     calls = tuple(
         BoardCall(
             ticket=number,
