@@ -17,8 +17,9 @@ both.
 Every frame is drawn whole (the ticker moves 30 times a second, 8 without
 a GPU: `ticker_steps_per_s`), and on a box without a GPU (Mesa's llvmpipe)
 a frame costs in proportion to the pixels filled: the dark ground is the
-window's clear colour, not a full-screen rectangle drawn over it, and the ticker clips by scissor, not by a stencil
-(which draws the bar twice more each frame). With no multisampling
+window's clear colour, not a full-screen rectangle drawn over it, and the
+ticker clips by scissor, not by a stencil (which draws the bar twice more
+each frame). With no multisampling
 (`uikit.kivy_setup`) they took a 1920×1080 frame from ~70 to 19–32 ms on
 the 2-core test box (docs/display.md, "Frame cost without a GPU").
 """
