@@ -4,7 +4,10 @@ uvicorn worker processes, and an API client signed in as the hall's admin.
 
 The hall is open all day (00:00–23:59, the day changing at midnight) so that
 a benchmark runs at any hour on the real clock; the REST API cannot take a
-simulated time, and should not.
+simulated time, and should not. In the last minutes before midnight (hall
+time, Asia/Shanghai: 15:3x–16:00 UTC) issuing may rightly be refused by the
+closing rule, as the forecast wait passes 23:59; `ticket-throughput` then
+reports failures, with their reason under `refusals`.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ Targets: ≥ 2,000 operations/s with p99 ≤ 50 ms, and zero tickets called twic
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import statistics
@@ -66,6 +67,15 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
+def _reason(body: bytes) -> str:
+    """A refusal's reason as the hub words it (its `detail`), shortened."""
+    try:
+        detail = json.loads(body).get("detail", "")
+    except (ValueError, AttributeError):
+        detail = body[:60].decode(errors="replace")
+    return str(detail)[:80]
+
+
 async def _load(
     url: str, *, clients: int, first_window: int, seconds: float, tokens: list[str]
 ) -> dict[str, Any]:
@@ -73,6 +83,7 @@ async def _load(
         k: [] for k in ("issue", "view", "next", "start", "finish")
     }
     failures = 0
+    refusals: collections.Counter[str] = collections.Counter()
     async with api_session(url, connections=clients + 5) as client:
         stop_at = time.perf_counter() + seconds
 
@@ -85,6 +96,7 @@ async def _load(
                 latencies[kind].append((time.perf_counter() - t0) * 1000)
                 if r.status >= 400:
                     failures += 1
+                    refusals[f"{kind} {r.status} {_reason(body)}"] += 1
                     return None
                 return json.loads(body) if r.content_type == "application/json" else True
 
@@ -113,6 +125,7 @@ async def _load(
         "p50_ms": round(statistics.median(every), 2) if every else 0.0,
         "p99_ms": round(_percentile(every, 0.99), 2),
         "failures": failures,
+        "refusals": dict(refusals.most_common(5)),
         # The load generator's own share of the two cores.
         "client_cpu_ms_per_op": round(client_cpu * 1000 / max(1, len(every)), 3),
         **{f"{k}_p99_ms": round(_percentile(v, 0.99), 2) for k, v in latencies.items()},
