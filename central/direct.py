@@ -46,10 +46,10 @@ class _Compiled:
     defaults: dict[str, Any]  # values bound in the statement itself (`Ticket.state == "waiting"`)
     binds: tuple[tuple[str, Processor], ...]  # the parameters that need converting
     columns: tuple[TypeEngine[Any], ...]  # the result columns' types, for `results`
-    error: Any  # the driver's base error class (DB-API `Error`)
-    # Per result column, made at the first result: some conversions depend on
-    # the type the driver reports (PostgreSQL's numerics). Empty: none converts.
-    results: list[tuple[Processor, ...]] = field(default_factory=list)
+    # The result columns that convert, by position, made at the first result:
+    # some conversions depend on the type the driver reports (PostgreSQL's
+    # numerics). Empty: none converts.
+    results: list[tuple[tuple[int, Callable[[Any], Any]], ...]] = field(default_factory=list)
 
 
 class Direct:
@@ -72,10 +72,14 @@ class Direct:
         procs = c.results[0]
         if not procs:
             return rows
-        return [
-            tuple(v if p is None or v is None else p(v) for p, v in zip(procs, row, strict=True))
-            for row in rows
-        ]
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, proc in procs:
+                if values[i] is not None:
+                    values[i] = proc(values[i])
+            out.append(tuple(values))
+        return out
 
     def scalar(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None."""
@@ -107,23 +111,7 @@ class Direct:
         # execute would have.
         if not connection.in_transaction():
             connection.begin()
-        cursor = connection.connection.cursor()
-        try:
-            if many:
-                cursor.executemany(c.sql, values)
-            else:
-                cursor.execute(c.sql, values)
-        except c.error as exc:
-            # A lost server: the pool must not hand this connection out again.
-            lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
-            wrapped = DBAPIError.instance(
-                c.sql, values, exc, c.error, connection_invalidated=lost, dialect=connection.dialect
-            )
-            if lost:
-                connection.invalidate(wrapped)
-            raise wrapped from exc
-        Direct.executed += 1
-        return cursor
+        return on_driver(connection, c.sql, values, many=many)
 
     @staticmethod
     def _values(c: _Compiled, params: Mapping[str, Any]) -> Any:
@@ -159,7 +147,6 @@ class Direct:
             if proc is not None:
                 binds.append((name, proc))
         selected = getattr(self.statement, "selected_columns", ())
-        dbapi = dialect.loaded_dbapi
         return _Compiled(
             sql=compiled.string,
             names=tuple(compiled.positiontup or ()),
@@ -167,15 +154,40 @@ class Direct:
             defaults=defaults,
             binds=tuple(binds),
             columns=tuple(col.type for col in selected),
-            error=dbapi.Error,
         )
 
     @staticmethod
     def _result_processors(
         c: _Compiled, description: Sequence[Sequence[Any]], dialect: Dialect
-    ) -> tuple[Processor, ...]:
-        procs = tuple(
+    ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        """The columns that convert, by position, with their conversion."""
+        procs = (
             t.dialect_impl(dialect).result_processor(dialect, d[1])
             for t, d in zip(c.columns, description, strict=True)
         )
-        return procs if any(p is not None for p in procs) else ()
+        return tuple((i, p) for i, p in enumerate(procs) if p is not None)
+
+
+def on_driver(connection: Connection, sql: str, values: Any = (), *, many: bool = False) -> Any:
+    """Run `sql` on the driver's cursor of `connection` as it stands (no
+    transaction begun); the cursor. A driver error is raised as SQLAlchemy's
+    `DBAPIError`, and a lost server invalidates the connection, as
+    SQLAlchemy's own execution does."""
+    cursor = connection.connection.cursor()
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        if many:
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
+    except error as exc:
+        # A lost server: the pool must not hand this connection out again.
+        lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
+        wrapped = DBAPIError.instance(
+            sql, values, exc, error, connection_invalidated=lost, dialect=connection.dialect
+        )
+        if lost:
+            connection.invalidate(wrapped)
+        raise wrapped from exc
+    Direct.executed += 1
+    return cursor

@@ -175,30 +175,25 @@ _AHEAD = Direct(
 def service_loads(
     session: Session, *, day: dt.date, now: dt.datetime, service_ids: Sequence[int] | None = None
 ) -> dict[int, ServiceLoad]:
-    """Load of every active service (or of `service_ids`): four small queries."""
-    svc_stmt = select(Service.id, Service.avg_handling_s).where(Service.active.is_(True))
-    if service_ids is not None:
-        svc_stmt = svc_stmt.where(Service.id.in_(service_ids))
-    services = dict(session.execute(svc_stmt).all())
+    """Load of every active service (or of `service_ids`): a few small queries.
+
+    They read the whole hall even for one service: a hall has tens of
+    services and windows, and one statement for all costs less than
+    SQLAlchemy's building and running a filtered one (see `Direct`)."""
+    connection = session.connection()
+    wanted = None if service_ids is None else set(service_ids)
+    services: dict[int, int] = {
+        sid: avg
+        for sid, avg in _ACTIVE_SERVICES.rows(connection)
+        if wanted is None or sid in wanted
+    }
     if not services:
         return {}
     waiting: dict[int, int] = {
-        sid: int(n)
-        for sid, n in session.execute(
-            select(Ticket.service_id, func.count())
-            .where(Ticket.day == day, Ticket.state == TicketState.WAITING.value)
-            .group_by(Ticket.service_id)
-        )
+        sid: int(n) for sid, n in _WAITING.rows(connection, {"day": day, "state": _WAITING_STATE})
     }
     # Open windows with each service they serve, weight, and their current ticket's call time.
-    rows = session.execute(
-        select(
-            WindowState.window_id, WindowService.service_id, WindowService.weight, Ticket.called_at
-        )
-        .join(WindowService, WindowService.window_id == WindowState.window_id)
-        .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id)
-        .where(WindowState.status == WindowStatus.OPEN.value)
-    )
+    rows = _OPEN_WINDOWS.rows(connection, {"status": _OPEN_STATUS})
     by_window: dict[int, list[tuple[int, float]]] = defaultdict(list)
     busy: dict[int, float | None] = {}
     for window_id, service_id, weight, called_at in rows:
@@ -206,10 +201,13 @@ def service_loads(
         busy[window_id] = None if called_at is None else max(0.0, (now - called_at).total_seconds())
     capacities: dict[int, list[WindowCapacity]] = defaultdict(list)
     for window_id, served in by_window.items():
+        # A window's time goes to its services with people waiting, and to
+        # the service asked about.
+        with_waiting = sum(w for s, w in served if waiting.get(s, 0) > 0)
         for sid, weight in served:
             if sid not in services or weight <= 0:
                 continue
-            competing = sum(w for s, w in served if s == sid or waiting.get(s, 0) > 0)
+            competing = with_waiting if waiting.get(sid, 0) > 0 else with_waiting + weight
             capacities[sid].append(WindowCapacity(weight / competing, busy[window_id]))
     durations = _recent_durations(session, day=day, service_ids=list(services))
     return {
@@ -222,6 +220,24 @@ def service_loads(
         )
         for sid, avg in services.items()
     }
+
+
+_WAITING_STATE: Final = TicketState.WAITING.value
+_OPEN_STATUS: Final = WindowStatus.OPEN.value
+_ACTIVE_SERVICES = Direct(
+    select(Service.id, Service.avg_handling_s).where(Service.active.is_(True))
+)
+_WAITING = Direct(
+    select(Ticket.service_id, func.count())
+    .where(Ticket.day == bindparam("day"), Ticket.state == bindparam("state"))
+    .group_by(Ticket.service_id)
+)
+_OPEN_WINDOWS = Direct(
+    select(WindowState.window_id, WindowService.service_id, WindowService.weight, Ticket.called_at)
+    .join(WindowService, WindowService.window_id == WindowState.window_id)
+    .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id)
+    .where(WindowState.status == bindparam("status"))
+)
 
 
 def _recent_durations(

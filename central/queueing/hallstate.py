@@ -155,12 +155,13 @@ def window_snapshots(
     return out
 
 
+_SERVICES_SHOWN = Direct(
+    select(Service.id, Service.code, Service.name, Service.prefix).where(Service.active.is_(True))
+)
+
+
 def queue_snapshots(session: Session, *, day: dt.date, now: dt.datetime) -> list[HallQueue]:
-    services = session.execute(
-        select(Service.id, Service.code, Service.name, Service.prefix).where(
-            Service.active.is_(True)
-        )
-    )
+    services = _SERVICES_SHOWN.rows(session.connection())
     loads = service_loads(session, day=day, now=now)
     out = []
     for sid, code, name, prefix in services:
