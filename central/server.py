@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.supervisors import Multiprocess
+from uvicorn.config import STARTUP_FAILURE
 
 from anxin.settings import Settings, load_settings
 from central.app import create_app
@@ -23,17 +26,20 @@ from central.db import upgrade_database
 log = logging.getLogger(__name__)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
     """Bind before uvicorn starts: with port 0 the kernel picks a free port and
     we know it, with no window for another process to take it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     # Inherited by accepted connections (Linux): without it a keep-alive client
     # waits ~40 ms per response (Nagle behind the client's delayed ACK).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    sock.listen(2048)
+    if listen:
+        sock.listen(2048)
     sock.setblocking(False)
     return sock
 
@@ -110,35 +116,104 @@ def run_hub_workers(
     config_file: Path | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve with `workers` processes sharing one socket (``anxin hub --workers N``).
+    """Serve with `workers` processes on one port (``anxin hub --workers N``).
 
     Every worker is a whole hub (its own MQTT bridge and publishers) on the
     same database: window verbs serialise in the database (row locks or
     SQLite's write lock), never in a process, so no ticket is called twice;
     a caller's press is stored once (the bridge dedupes in the database), so
     only one worker runs it. Blocks until interrupted (Ctrl-C / SIGTERM).
+
+    Each worker listens on a socket of its own, all bound to the port with
+    ``SO_REUSEPORT``: the kernel spreads new connections over them by a hash
+    of their addresses. On one shared socket, the worker that woke first
+    took every connection waiting (asyncio accepts a whole backlog at once):
+    66 of the 76 windows of a burst of presses, 13 of 16 connections of the
+    `ticket-throughput` load. On SQLite that costs little (the write lock is
+    the limit), but on PostgreSQL a verb waits for the server on its
+    worker's event loop, and the busy worker served 75–80 operations/s
+    where two evenly loaded ones served 105–145. This process holds the
+    port (bound, never listening), restarts a worker that dies, and stops
+    them all on a signal.
     """
     upgrade_database(settings)
     if config_file is not None:
         os.environ[CONFIG_ENV] = str(config_file.resolve())
-    sock = _bind(settings.hub.host, settings.hub.port)
-    host, port = sock.getsockname()[:2]
+    reserved = _bind(settings.hub.host, settings.hub.port, reuse_port=True, listen=False)
+    host, port = reserved.getsockname()[:2]
+    # The workers' apps must know the port really served (port 0 picks one):
+    # kiosk blocks and QR codes carry the hub's address.
+    os.environ["ANXIN_HUB__PORT"] = str(port)
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    config = uvicorn.Config(
+    if ready is not None:
+        threading.Thread(target=_announce, args=(url, ready), daemon=True).start()
+    try:
+        _supervise(host, port, workers)
+    finally:
+        reserved.close()
+
+
+def _worker_config() -> uvicorn.Config:
+    return uvicorn.Config(
         "central.server:app_from_env",
         factory=True,
-        workers=workers,
         lifespan="on",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    if ready is not None:
-        threading.Thread(target=_announce, args=(url, ready), daemon=True).start()
+
+
+def _serve_worker(host: str, port: int) -> None:
+    """One worker process (spawned): its own listening socket on the hub's port."""
+    sock = _bind(host, port, reuse_port=True)
+    config = _worker_config()
+    config.configure_logging()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the workers too
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+_RESTART_DELAY_S = 1.0
+
+
+def _supervise(host: str, port: int, workers: int) -> None:
+    """Run the workers until SIGINT or SIGTERM; then stop them gracefully
+    (SIGTERM: uvicorn finishes open requests and runs the lifespan's end)."""
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, as uvicorn does
+
+    def start(n: int) -> multiprocessing.process.BaseProcess:
+        proc = spawn.Process(target=_serve_worker, args=(host, port), name=f"hub-worker-{n}")
+        proc.start()
+        return proc
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    procs = [start(n) for n in range(workers)]
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        while not stop.wait(0.5):
+            for n, proc in enumerate(procs):
+                if proc.exitcode is None:
+                    continue
+                if proc.exitcode == STARTUP_FAILURE:
+                    raise RuntimeError(f"hub worker {n} could not start; see the log above")
+                log.warning("hub worker %d exited with %s; starting another", n, proc.exitcode)
+                if not stop.wait(_RESTART_DELAY_S):
+                    procs[n] = start(n)
     finally:
-        sock.close()
+        for proc in procs:
+            if proc.exitcode is None:
+                proc.terminate()  # SIGTERM, also after a Ctrl-C that reached them first
+        for proc in procs:
+            proc.join(20)
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _announce(url: str, ready: Callable[[str], None], within_s: float = 60) -> None:

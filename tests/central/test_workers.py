@@ -4,9 +4,11 @@ calling a ticket twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -90,6 +92,97 @@ def test_two_workers_share_the_windows_and_never_call_a_ticket_twice(
         called = asyncio.run(run())
         assert len(called) == 3 * WINDOWS
         assert len(set(called)) == len(called), sorted(called)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            assert proc.wait(30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def _workers(hub: subprocess.Popen[str]) -> set[int]:
+    """The hub's worker processes (its spawned children, not multiprocessing's
+    resource tracker)."""
+    children = Path(f"/proc/{hub.pid}/task/{hub.pid}/children").read_text().split()
+    found = set()
+    for pid in map(int, children):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            found.add(pid)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _owner_of_connection(url: str, workers: set[int]) -> int | None:
+    """Which worker accepted a new TCP connection to the hub (from /proc)."""
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        mine = client.getsockname()[1]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            inode = _server_side_inode(port, mine)
+            for pid in workers:
+                with contextlib.suppress(FileNotFoundError):
+                    for fd in Path(f"/proc/{pid}/fd").iterdir():
+                        with contextlib.suppress(OSError):
+                            if inode and os.readlink(fd) == f"socket:[{inode}]":
+                                return pid
+            time.sleep(0.05)
+    return None
+
+
+def _server_side_inode(port: int, client_port: int) -> str | None:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) == client_port:
+            return inode
+    return None
+
+
+def test_a_worker_that_dies_is_replaced_and_the_hall_keeps_being_served(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    upgrade_database(hub_settings(database_url=database_url, tmp_path=tmp_path))
+    proc, url = _start(tmp_path, database_url)
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers := _workers(proc)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(workers) == 2, workers
+        dead = min(workers)
+        os.kill(dead, signal.SIGKILL)
+        while _alive(dead):  # its listening socket goes with it
+            time.sleep(0.05)
+        # The other worker answers at once; on the shared port, no request fails.
+        for _ in range(20):
+            assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = _workers(proc)
+            if len(now) == 2 and dead not in now:
+                break
+            time.sleep(0.2)
+        assert len(now) == 2, now
+        assert dead not in now
+        # Both workers take new connections: SO_REUSEPORT spreads them by hash.
+        owners = set()
+        deadline = time.monotonic() + 30
+        while owners != now and time.monotonic() < deadline:
+            owners.add(_owner_of_connection(url, now))
+        assert owners == now, (owners, now)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
