@@ -26,7 +26,7 @@ from central.db import upgrade_database
 log = logging.getLogger(__name__)
 
 
-def _bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """Bind before uvicorn starts: with port 0 the kernel picks a free port and
     we know it, with no window for another process to take it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -38,8 +38,7 @@ def _bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True
     # waits ~40 ms per response (Nagle behind the client's delayed ACK).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    if listen:
-        sock.listen(2048)
+    sock.listen(2048)
     sock.setblocking(False)
     return sock
 
@@ -132,15 +131,21 @@ def run_hub_workers(
     `ticket-throughput` load. On SQLite that costs little (the write lock is
     the limit), but on PostgreSQL a verb waits for the server on its
     worker's event loop, and the busy worker served 75–80 operations/s
-    where two evenly loaded ones served 105–145. This process holds the
-    port (bound, never listening), restarts a worker that dies, and stops
-    them all on a signal.
+    where two evenly loaded ones served 105–145.
+
+    This process opens the sockets, all listening before any worker starts,
+    and hands each worker its own: a client that connects while a worker is
+    still starting (or being replaced) waits in that socket's queue instead
+    of landing on a worker that is already up, and the spread holds from
+    the first connection. It restarts a worker that dies, on the same
+    socket, and stops them all on a signal.
     """
     upgrade_database(settings)
     if config_file is not None:
         os.environ[CONFIG_ENV] = str(config_file.resolve())
-    reserved = _bind(settings.hub.host, settings.hub.port, reuse_port=True, listen=False)
-    host, port = reserved.getsockname()[:2]
+    first = _bind(settings.hub.host, settings.hub.port, reuse_port=True)
+    host, port = first.getsockname()[:2]
+    sockets = [first, *(_bind(host, port, reuse_port=True) for _ in range(workers - 1))]
     # The workers' apps must know the port really served (port 0 picks one):
     # kiosk blocks and QR codes carry the hub's address.
     os.environ["ANXIN_HUB__PORT"] = str(port)
@@ -148,9 +153,10 @@ def run_hub_workers(
     if ready is not None:
         threading.Thread(target=_announce, args=(url, ready), daemon=True).start()
     try:
-        _supervise(host, port, workers)
+        _supervise(sockets)
     finally:
-        reserved.close()
+        for sock in sockets:
+            sock.close()
 
 
 def _worker_config() -> uvicorn.Config:
@@ -164,9 +170,8 @@ def _worker_config() -> uvicorn.Config:
     )
 
 
-def _serve_worker(host: str, port: int) -> None:
-    """One worker process (spawned): its own listening socket on the hub's port."""
-    sock = _bind(host, port, reuse_port=True)
+def _serve_worker(sock: socket.socket) -> None:
+    """One worker process (spawned), serving on its own listening socket."""
     config = _worker_config()
     config.configure_logging()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the workers too
@@ -176,13 +181,16 @@ def _serve_worker(host: str, port: int) -> None:
 _RESTART_DELAY_S = 1.0
 
 
-def _supervise(host: str, port: int, workers: int) -> None:
-    """Run the workers until SIGINT or SIGTERM; then stop them gracefully
-    (SIGTERM: uvicorn finishes open requests and runs the lifespan's end)."""
+def _supervise(sockets: list[socket.socket]) -> None:
+    """Run one worker per socket until SIGINT or SIGTERM; then stop them
+    gracefully (SIGTERM: uvicorn finishes open requests and runs the
+    lifespan's end)."""
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, as uvicorn does
 
     def start(n: int) -> multiprocessing.process.BaseProcess:
-        proc = spawn.Process(target=_serve_worker, args=(host, port), name=f"hub-worker-{n}")
+        # The socket reaches the child as a duplicated descriptor, as
+        # uvicorn's own workers get theirs.
+        proc = spawn.Process(target=_serve_worker, args=(sockets[n],), name=f"hub-worker-{n}")
         proc.start()
         return proc
 
@@ -192,7 +200,7 @@ def _supervise(host: str, port: int, workers: int) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    procs = [start(n) for n in range(workers)]
+    procs = [start(n) for n in range(len(sockets))]
     try:
         while not stop.wait(0.5):
             for n, proc in enumerate(procs):
