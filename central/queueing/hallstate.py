@@ -372,7 +372,13 @@ class HallStatePublisher:
             with self._sessions() as session:
                 bind = session.get_bind()
             assert isinstance(bind, Engine)
-            self._reader = bind.connect()
+            reader = bind.connect()
+            if bind.dialect.name == "postgresql":
+                # Each read its own transaction: no BEGIN and ROLLBACK round
+                # trips around every round. (SQLite's BEGIN is ours to send,
+                # `central.db`, and costs no round trip.)
+                reader = reader.execution_options(isolation_level="AUTOCOMMIT")
+            self._reader = reader
         return self._reader
 
     def _drop_reader(self) -> None:
