@@ -128,10 +128,23 @@ def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def make_sessionmaker(engine: Engine, *, immediate: bool = False) -> sessionmaker[Session]:
+def make_sessionmaker(
+    engine: Engine, *, immediate: bool = False, reads_only: bool = False
+) -> sessionmaker[Session]:
     """Sessions on `engine`; with `immediate`, every transaction on SQLite
-    starts with ``BEGIN IMMEDIATE`` (for work that reads, then writes)."""
-    bind = engine.execution_options(**{SQLITE_IMMEDIATE: True}) if immediate else engine
+    starts with ``BEGIN IMMEDIATE`` (for work that reads, then writes).
+
+    `reads_only`: on PostgreSQL each statement is its own transaction
+    (autocommit), for pages that only read and refresh every few seconds:
+    no ``BEGIN`` and ``ROLLBACK`` round trips around their reads, and
+    psycopg keeps the statements it has prepared (it drops them all at a
+    ``ROLLBACK``). The reads of one page may then see two moments a few
+    milliseconds apart. Nothing changes on SQLite."""
+    bind = engine
+    if immediate:
+        bind = bind.execution_options(**{SQLITE_IMMEDIATE: True})
+    if reads_only and engine.dialect.name == "postgresql":
+        bind = bind.execution_options(isolation_level="AUTOCOMMIT")
     # Objects are handed to templates and pydantic after commit; expiring them
     # would trigger lazy loads on a closed session.
     return sessionmaker(bind, expire_on_commit=False)

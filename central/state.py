@@ -56,6 +56,12 @@ class HubState:
         (``BEGIN IMMEDIATE``); the same as `sessions` on PostgreSQL."""
         return make_sessionmaker(self.engine, immediate=True)
 
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions for pages that only read (autocommit on PostgreSQL; see
+        `make_sessionmaker`); the same as `sessions` on SQLite."""
+        return make_sessionmaker(self.engine, reads_only=True)
+
 
 def attach_state(app: FastAPI, state: HubState) -> None:
     setattr(app.state, _KEY, state)

@@ -231,7 +231,7 @@ def _not_found(request: Request, state: StateDep) -> Response:
 def _ticket_page(
     request: Request, state: HubState, token: str, template: str, **shown: Any
 ) -> Response:
-    with state.sessions() as db:
+    with state.read_sessions() as db:
         found = find_ticket(db, token)
         if found is None:
             return _not_found(request, state)

@@ -47,6 +47,7 @@ from typing import Final, cast
 
 from sqlalchemy import Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from central.direct import Direct
 from central.queueing.calling import CLASS_ORDER
@@ -277,10 +278,10 @@ _DURATIONS = Direct(
 # Loads of the whole hall, per database, reused for LOADS_REUSE_S of hub time:
 # issuing answers every ticket with its estimate, and re-reading every
 # service's queue and windows for each one would double the cost of issuing.
+# Kept by the engine's pool: the engines with options of one database (write
+# sessions, read-only pages) share it.
 LOADS_REUSE_S: Final = 1.0
-_recent_loads: weakref.WeakKeyDictionary[
-    Engine, tuple[dt.date, dt.datetime, dict[int, ServiceLoad]]
-]
+_recent_loads: weakref.WeakKeyDictionary[Pool, tuple[dt.date, dt.datetime, dict[int, ServiceLoad]]]
 _recent_loads = weakref.WeakKeyDictionary()
 _recent_lock = threading.Lock()
 
@@ -293,12 +294,12 @@ def recent_service_loads(
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     with _recent_lock:
-        hit = _recent_loads.get(engine)
+        hit = _recent_loads.get(engine.pool)
     if hit is not None and hit[0] == day and abs((now - hit[1]).total_seconds()) < LOADS_REUSE_S:
         return hit[2]
     loads = service_loads(session, day=day, now=now)
     with _recent_lock:
-        _recent_loads[engine] = (day, now, loads)
+        _recent_loads[engine.pool] = (day, now, loads)
     return loads
 
 
