@@ -169,7 +169,7 @@ def test_a_worker_that_dies_is_replaced_and_the_hall_keeps_being_served(
         assert len(now) == 2, now
         assert dead not in now
         # Both workers take new connections: SO_REUSEPORT spreads them by hash.
-        owners = set()
+        owners: set[int | None] = set()
         deadline = time.monotonic() + 30
         while owners != now and time.monotonic() < deadline:
             owners.add(_owner_of_connection(url, now))
