@@ -56,6 +56,16 @@ def _start(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen[str], st
     raise AssertionError("the hub with two workers did not start")
 
 
+def _stop(hub: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as an operator would: the hub and its workers end cleanly."""
+    hub.send_signal(signal.SIGINT)
+    try:
+        assert hub.wait(30) == 0
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+
+
 def test_two_workers_share_the_windows_and_never_call_a_ticket_twice(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -93,12 +103,7 @@ def test_two_workers_share_the_windows_and_never_call_a_ticket_twice(
         assert len(called) == 3 * WINDOWS
         assert len(set(called)) == len(called), sorted(called)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            assert proc.wait(30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        _stop(proc)
 
 
 def _workers(hub: subprocess.Popen[str]) -> set[int]:
@@ -175,9 +180,4 @@ def test_a_worker_that_dies_is_replaced_and_the_hall_keeps_being_served(
             owners.add(_owner_of_connection(url, now))
         assert owners == now, (owners, now)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            assert proc.wait(30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        _stop(proc)
