@@ -83,7 +83,11 @@ async def citizen(token: str) -> dict[str, Any]:
 
 @app.post(PATHS.next)
 async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
-    number = f"N{next(_ids):05d}"
+    # Unique across the worker processes, as the real hub's are: the board
+    # watcher counts a press done when the window shows a different ticket,
+    # and two workers counting from 1 each handed a window the number it
+    # already showed (the "failed presses" of the null hub's runs).
+    number = f"N{os.getpid()}-{next(_ids):05d}"
     if _mqtt is not None:
         board = {"window": n, "status": "open", "ticket": number, "ticket_state": "called"}
         _mqtt.publish(_topics.hall_window(n), json.dumps(board), qos=1, retain=True)
