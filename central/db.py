@@ -128,23 +128,31 @@ def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def for_reads(engine: Engine) -> Engine:
+    """`engine` for work that only reads and is redone within seconds (a
+    polled page, a board's publishing round). On PostgreSQL each statement
+    is its own transaction (autocommit): no ``BEGIN`` and ``ROLLBACK`` round
+    trips around the reads, and psycopg keeps the statements it has
+    prepared (it drops them all at a ``ROLLBACK``). Two reads may then see
+    two moments a few milliseconds apart. SQLite is unchanged: its ``BEGIN``
+    is ours to send (`_sqlite_begin`) and costs no round trip."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def make_sessionmaker(
     engine: Engine, *, immediate: bool = False, reads_only: bool = False
 ) -> sessionmaker[Session]:
     """Sessions on `engine`; with `immediate`, every transaction on SQLite
     starts with ``BEGIN IMMEDIATE`` (for work that reads, then writes).
 
-    `reads_only`: on PostgreSQL each statement is its own transaction
-    (autocommit), for pages that only read and refresh every few seconds:
-    no ``BEGIN`` and ``ROLLBACK`` round trips around their reads, and
-    psycopg keeps the statements it has prepared (it drops them all at a
-    ``ROLLBACK``). The reads of one page may then see two moments a few
-    milliseconds apart. Nothing changes on SQLite."""
+    `reads_only`: for pages that only read (`for_reads`)."""
     bind = engine
     if immediate:
         bind = bind.execution_options(**{SQLITE_IMMEDIATE: True})
-    if reads_only and engine.dialect.name == "postgresql":
-        bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+    if reads_only:
+        bind = for_reads(bind)
     # Objects are handed to templates and pydantic after commit; expiring them
     # would trigger lazy loads on a closed session.
     return sessionmaker(bind, expire_on_commit=False)

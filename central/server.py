@@ -159,8 +159,9 @@ def run_hub_workers(
             sock.close()
 
 
-def _worker_config() -> uvicorn.Config:
-    return uvicorn.Config(
+def _serve_worker(sock: socket.socket) -> None:
+    """One worker process (spawned), serving on its own listening socket."""
+    config = uvicorn.Config(
         "central.server:app_from_env",
         factory=True,
         lifespan="on",
@@ -168,11 +169,6 @@ def _worker_config() -> uvicorn.Config:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-
-
-def _serve_worker(sock: socket.socket) -> None:
-    """One worker process (spawned), serving on its own listening socket."""
-    config = _worker_config()
     config.configure_logging()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the workers too
         uvicorn.Server(config).run(sockets=[sock])

@@ -47,6 +47,7 @@ from broker.contract import (
     encode,
     utcnow,
 )
+from central.db import for_reads
 from central.direct import Direct
 from central.queueing.estimator import estimate_new_ticket, service_loads
 from central.queueing.events import QueueChange
@@ -372,13 +373,7 @@ class HallStatePublisher:
             with self._sessions() as session:
                 bind = session.get_bind()
             assert isinstance(bind, Engine)
-            reader = bind.connect()
-            if bind.dialect.name == "postgresql":
-                # Each read its own transaction: no BEGIN and ROLLBACK round
-                # trips around every round. (SQLite's BEGIN is ours to send,
-                # `central.db`, and costs no round trip.)
-                reader = reader.execution_options(isolation_level="AUTOCOMMIT")
-            self._reader = reader
+            self._reader = for_reads(bind).connect()
         return self._reader
 
     def _drop_reader(self) -> None:
