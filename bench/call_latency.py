@@ -81,6 +81,9 @@ class BoardWatch:
         self._lock = threading.Lock()
         self._pending: dict[int, tuple[float, str | None]] = {}
         self.done: dict[int, float] = {}
+        # Who waits for a window's board, woken from the network thread: a
+        # waiter that polled would take CPU from the hub on the same cores.
+        self._waiters: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
         self.shown: dict[int, str | None] = {}
         self._connected = threading.Event()
         c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-board")
@@ -107,20 +110,36 @@ class BoardWatch:
         except (ValueError, IndexError):
             return
         ticket = board.get("ticket") if board.get("ticket_state") == "called" else None
+        waiter = None
         with self._lock:
             self.shown[window] = ticket
             pending = self._pending.get(window)
             if pending is not None and ticket is not None and ticket != pending[1]:
                 del self._pending[window]
                 self.done[window] = at - pending[0]
+                waiter = self._waiters.pop(window, None)
+        if waiter is not None:
+            loop, future = waiter
+            loop.call_soon_threadsafe(_wake, future)
 
     def pressing(self, window: int, at: float) -> None:
         with self._lock:
             self._pending[window] = (at, self.shown.get(window))
             self.done.pop(window, None)
 
-    def result(self, window: int) -> float | None:
+    async def result(self, window: int, within_s: float) -> float | None:
+        """Seconds from the press to the board; None when not shown within `within_s`."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         with self._lock:
+            waiting = window not in self.done
+            if waiting:
+                self._waiters[window] = (loop, future)
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, within_s)
+        with self._lock:
+            self._waiters.pop(window, None)
             return self.done.pop(window, None)
 
     def stop(self) -> None:
@@ -141,14 +160,17 @@ async def _press(client: aiohttp.ClientSession, watch: BoardWatch, window: int) 
     return True
 
 
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not timed out meanwhile
+        future.set_result(None)
+
+
 async def _wait_for(watch: BoardWatch, window: int, within_s: float = 5.0) -> float:
     """Milliseconds until the board showed the call; inf when it did not within `within_s`."""
-    deadline = time.perf_counter() + within_s
-    while (took := watch.result(window)) is None:
-        if time.perf_counter() > deadline:
-            log.warning("window %d: no board update within %.0f s", window, within_s)
-            return math.inf
-        await asyncio.sleep(0.001)
+    took = await watch.result(window, within_s)
+    if took is None:
+        log.warning("window %d: no board update within %.0f s", window, within_s)
+        return math.inf
     return took * 1000
 
 

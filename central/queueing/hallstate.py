@@ -219,6 +219,8 @@ class HallStatePublisher:
         self._full = False
         self._day: dt.date | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._round_due = False  # a round is scheduled on the loop (its thread only)
         self._wake = asyncio.Event()
         self._rounds_lock = threading.Lock()  # one publishing round at a time
         # The rounds' own connection, held between rounds (under the rounds
@@ -231,6 +233,7 @@ class HallStatePublisher:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._tasks = [
             asyncio.create_task(self._fast_loop(), name="hallstate-fast"),
             asyncio.create_task(self._queue_loop(), name="hallstate-queues"),
@@ -257,6 +260,11 @@ class HallStatePublisher:
         the marks it takes, so the last retained message of a topic is
         always the newest state; a round takes every change marked so far,
         so a burst coalesces (`_round`).
+
+        A verb on the event loop (the HTTP API's) leaves its round to the
+        loop's next turn instead: its answer goes out first, and the verbs of
+        the other requests already waiting on the loop (a burst of presses)
+        run before it, so one round reads and publishes for all of them.
         """
         with self._lock:
             self._windows |= change.window_ids
@@ -269,6 +277,15 @@ class HallStatePublisher:
             # no round to run, and none to wake the estimates after it.
             self._set_soon(self._queues_wake)
             return
+        if threading.get_ident() == self._loop_thread:
+            if not self._round_due:
+                self._round_due = True
+                self._loop.call_soon(self._due_round)
+            return
+        self._round()
+
+    def _due_round(self) -> None:
+        self._round_due = False
         self._round()
 
     def publish_everything(self) -> None:

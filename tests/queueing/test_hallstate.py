@@ -255,6 +255,46 @@ async def test_many_windows_pressing_at_once_all_reach_the_board(
               f"{len(lists)} call lists")  # fmt: skip
 
 
+async def test_presses_answered_in_one_turn_of_the_loop_share_one_round(
+    mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTTP API runs verbs on the hub's event loop. Presses whose
+    requests the loop takes in one turn (a burst) are published by one round
+    after them: one call list holding them all, not one list per press."""
+    n = 3
+    async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
+
+        def setup() -> None:
+            hall.service("general", "A", "综合受理")
+            for w in range(1, n + 1):
+                hall.window(w, {"general": 1.0})
+                hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
+            for _ in range(n):
+                hall.issue("general")
+
+        await asyncio.to_thread(setup)
+        async with _board(mosquitto) as board:
+            await asyncio.sleep(0.3)
+            while not board.arrivals.empty():
+                board.arrivals.get_nowait()
+            for w in range(1, n + 1):  # on the loop's own thread, in one turn
+                hall.next(w)
+            await board.wait_for(
+                board.topics.hall_calls(), lambda p: isinstance(p, HallCalls) and len(p.calls) == n
+            )
+            for w in range(1, n + 1):
+                await board.wait_for(board.topics.hall_window(w), lambda p: p.ticket is not None)
+            await asyncio.sleep(0.3)  # a second round, if any, would have published by now
+            lists = []
+            while not board.arrivals.empty():
+                _at, topic, payload = board.arrivals.get_nowait()
+                if topic == board.topics.hall_calls():
+                    lists.append(payload)
+        assert len(lists) == 1
+        assert isinstance(lists[0], HallCalls)
+        assert {c.window for c in lists[0].calls} == set(range(1, n + 1))
+
+
 async def test_a_round_that_takes_more_calls_than_the_list_holds_lists_them_all(
     mosquitto: RunningBroker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
