@@ -37,7 +37,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, literal, or_, select
 from sqlalchemy.orm import Session
 
 from anxin.settings import QueueSettings
@@ -118,10 +118,11 @@ def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dic
 _WAITING = and_(Ticket.day == bindparam("day"), Ticket.state == TicketState.WAITING.value)
 _QUEUE_ORDER = (Ticket.queued_at, Ticket.id)
 # Statements built once: building a Select costs more Python than running it.
+# The classes above normal as bound values of the statement, not an
+# expanding list: SQLAlchemy rewrites an expanding parameter's SQL at every run.
+_ABOVE_NORMAL = Ticket.priority.in_([literal(p.value) for p in CLASS_ORDER if p != Priority.NORMAL])
 _SPECIAL_WAITING = and_(
-    Ticket.service_id.in_(bindparam("services", expanding=True)),
-    _WAITING,
-    Ticket.priority.in_([p.value for p in CLASS_ORDER if p != Priority.NORMAL]),
+    Ticket.service_id.in_(bindparam("services", expanding=True)), _WAITING, _ABOVE_NORMAL
 )
 _SPECIAL = select(Ticket).where(_SPECIAL_WAITING).order_by(*_QUEUE_ORDER).limit(_SPECIAL_MAX)
 _NORMAL_WAITING = and_(_WAITING, Ticket.priority == Priority.NORMAL.value)
@@ -209,9 +210,7 @@ def _candidates(
     if lock and session.get_bind().dialect.name == "postgresql":
         return list(session.scalars(_SPECIAL, {"services": services, "day": day})), None
     params: dict[str, object] = {f"s{i}": sid for i, sid in enumerate(services)}
-    rows = session.scalars(
-        _candidates_in_one(len(services)), {**params, "services": services, "day": day}
-    )
+    rows = session.scalars(_candidates_in_one(len(services)), {**params, "day": day})
     special: list[Ticket] = []
     heads: list[Ticket] = []
     for t in rows:
@@ -242,7 +241,14 @@ def _candidates_in_one(count: int) -> Select[Ticket]:
         .scalar_subquery()
         for i in range(count)
     ]
-    special = select(Ticket.id).where(_SPECIAL_WAITING).order_by(*_QUEUE_ORDER).limit(_SPECIAL_MAX)
+    # The services as the same numbered parameters, not an expanding list.
+    ours = Ticket.service_id.in_([bindparam(f"s{i}") for i in range(count)])
+    special = (
+        select(Ticket.id)
+        .where(ours, _WAITING, _ABOVE_NORMAL)
+        .order_by(*_QUEUE_ORDER)
+        .limit(_SPECIAL_MAX)
+    )
     return select(Ticket).where(or_(Ticket.id.in_(heads), Ticket.id.in_(special)))
 
 
