@@ -286,7 +286,8 @@ class HallStatePublisher:
 
     def _due_round(self) -> None:
         self._round_due = False
-        self._round()
+        if self._tasks:  # not stopped meanwhile (the hub shutting down)
+            self._round()
 
     def publish_everything(self) -> None:
         """Republish every topic (on hub connection; after a hall configuration change)."""
