@@ -37,6 +37,19 @@ def _two_windows(hall: Hall) -> None:
     hall.login(2, hall.clerk("lijun", ["general", "estate"]))
 
 
+def _windows_with_one_waiting_each(hall: Hall, n: int) -> list[int]:
+    """Windows 1..n serving one service, each signed in, and n tickets
+    waiting; the windows' ids."""
+    hall.service("general", "A", "综合受理")
+    ids = []
+    for w in range(1, n + 1):
+        ids.append(hall.window(w, {"general": 1.0}))
+        hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
+    for _ in range(n):
+        hall.issue("general")
+    return ids
+
+
 def test_board_lists_latest_calls_newest_first_without_personal_data(hall: Hall) -> None:
     _two_windows(hall)
     first = hall.issue("general", citizen_name="张小三", citizen_id="13812341234")
@@ -220,16 +233,7 @@ async def test_many_windows_pressing_at_once_all_reach_the_board(
 ) -> None:
     n = 20
     async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
-
-        def setup() -> None:
-            hall.service("general", "A", "综合受理")
-            for w in range(1, n + 1):
-                hall.window(w, {"general": 1.0})
-                hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
-            for _ in range(n):
-                hall.issue("general")
-
-        await asyncio.to_thread(setup)
+        await asyncio.to_thread(_windows_with_one_waiting_each, hall, n)
         async with _board(mosquitto) as board:
             await asyncio.sleep(0.2)
             started = time.perf_counter()
@@ -263,16 +267,7 @@ async def test_presses_answered_in_one_turn_of_the_loop_share_one_round(
     after them: one call list holding them all, not one list per press."""
     n = 3
     async with _hub_hall(mosquitto, database_url, tmp_path, monkeypatch) as (_hub, hall):
-
-        def setup() -> None:
-            hall.service("general", "A", "综合受理")
-            for w in range(1, n + 1):
-                hall.window(w, {"general": 1.0})
-                hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
-            for _ in range(n):
-                hall.issue("general")
-
-        await asyncio.to_thread(setup)
+        await asyncio.to_thread(_windows_with_one_waiting_each, hall, n)
         async with _board(mosquitto) as board:
             await asyncio.sleep(0.3)
             while not board.arrivals.empty():
@@ -308,18 +303,7 @@ async def test_a_round_that_takes_more_calls_than_the_list_holds_lists_them_all(
             getattr(listener, "__self__", None) for listener in hub.state.queue_bus.after_commit
         ]
         publisher = next(o for o in owners if isinstance(o, HallStatePublisher))
-
-        def setup() -> int:
-            hall.service("general", "A", "综合受理")
-            ids = []
-            for w in range(1, n + 1):
-                ids.append(hall.window(w, {"general": 1.0}))
-                hall.login(w, hall.clerk(f"clerk{w}", ["general"]))
-            for _ in range(n):
-                hall.issue("general")
-            return ids[0]
-
-        window_id = await asyncio.to_thread(setup)
+        window_id = (await asyncio.to_thread(_windows_with_one_waiting_each, hall, n))[0]
         async with _board(mosquitto) as board:
             await asyncio.sleep(0.3)
             while not board.arrivals.empty():
