@@ -192,6 +192,10 @@ class CallerButtons:
 
     async def _handle(self, device_id: str, data: dict[str, Any]) -> Press:
         press = self.press(device_id, data)  # on the loop: see `txn`, "Where a verb runs"
+        # The verb left its hall-state round to the loop's next turn
+        # (`HallStatePublisher.on_commit`): let it publish the window's topic
+        # first, so the box shows the new ticket when its feedback arrives.
+        await asyncio.sleep(0)
         try:
             await self._bridge.send_command(
                 device_id, "feedback", press.feedback().model_dump(), FEEDBACK_TIMEOUT_S
