@@ -121,10 +121,6 @@ _QUEUE_ORDER = (Ticket.queued_at, Ticket.id)
 # The classes above normal as bound values of the statement, not an
 # expanding list: SQLAlchemy rewrites an expanding parameter's SQL at every run.
 _ABOVE_NORMAL = Ticket.priority.in_([literal(p.value) for p in CLASS_ORDER if p != Priority.NORMAL])
-_SPECIAL_WAITING = and_(
-    Ticket.service_id.in_(bindparam("services", expanding=True)), _WAITING, _ABOVE_NORMAL
-)
-_SPECIAL = select(Ticket).where(_SPECIAL_WAITING).order_by(*_QUEUE_ORDER).limit(_SPECIAL_MAX)
 _NORMAL_WAITING = and_(_WAITING, Ticket.priority == Priority.NORMAL.value)
 _NORMAL_HEAD = (
     select(Ticket)
@@ -207,10 +203,11 @@ def _candidates(
     PostgreSQL, the heads are None here: `_locked_heads` reads them only
     when no ticket of a higher class could be taken.
     """
-    if lock and session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(_SPECIAL, {"services": services, "day": day})), None
     params: dict[str, object] = {f"s{i}": sid for i, sid in enumerate(services)}
-    rows = session.scalars(_candidates_in_one(len(services)), {**params, "day": day})
+    params["day"] = day
+    if lock and session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(_special(len(services)), params)), None
+    rows = session.scalars(_candidates_in_one(len(services)), params)
     special: list[Ticket] = []
     heads: list[Ticket] = []
     for t in rows:
@@ -230,6 +227,20 @@ def _locked_heads(session: Session, services: list[int], *, day: dt.date) -> lis
 
 
 @functools.cache
+def _special(count: int) -> Select[Ticket]:
+    """The waiting tickets of a class above normal of services ``s0, s1, …``,
+    first come first, built once per count of services. The services are
+    numbered parameters, not an expanding list (see `_ABOVE_NORMAL`)."""
+    ours = Ticket.service_id.in_([bindparam(f"s{i}") for i in range(count)])
+    return (
+        select(Ticket)
+        .where(ours, _WAITING, _ABOVE_NORMAL)
+        .order_by(*_QUEUE_ORDER)
+        .limit(_SPECIAL_MAX)
+    )
+
+
+@functools.cache
 def _candidates_in_one(count: int) -> Select[Ticket]:
     """``tickets WHERE id IN (head of s0, head of s1, …) OR id IN (the first
     _SPECIAL_MAX of a higher class)``, built once per count of services."""
@@ -241,14 +252,7 @@ def _candidates_in_one(count: int) -> Select[Ticket]:
         .scalar_subquery()
         for i in range(count)
     ]
-    # The services as the same numbered parameters, not an expanding list.
-    ours = Ticket.service_id.in_([bindparam(f"s{i}") for i in range(count)])
-    special = (
-        select(Ticket.id)
-        .where(ours, _WAITING, _ABOVE_NORMAL)
-        .order_by(*_QUEUE_ORDER)
-        .limit(_SPECIAL_MAX)
-    )
+    special = _special(count).with_only_columns(Ticket.id)
     return select(Ticket).where(or_(Ticket.id.in_(heads), Ticket.id.in_(special)))
 
 
