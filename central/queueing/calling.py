@@ -18,8 +18,8 @@ presses "next" (下一位), and why.
 Within one service and class the head of the queue (earliest ``queued_at``)
 always has the largest weighted wait, so for the many normal tickets the
 engine reads only each service's head (one index probe per service, all in
-one statement unless row locks are taken); the few tickets of higher classes
-are read in one query and ranked in Python. The choice and the
+one statement); the few tickets of higher classes are read in one query
+(the same one unless row locks are taken) and ranked in Python. The choice and the
 competitors it beat are returned as `Pick.why` and stored in the call's
 timeline event, so any call can be explained afterwards.
 
@@ -196,8 +196,7 @@ def _candidates(
     PostgreSQL, the heads are None here: `_locked_heads` reads them only
     when no ticket of a higher class could be taken.
     """
-    params: dict[str, object] = {f"s{i}": sid for i, sid in enumerate(services)}
-    params["day"] = day
+    params = _services_and_day(services, day)
     if lock and session.get_bind().dialect.name == "postgresql":
         return list(session.scalars(_special(len(services)), params)), None
     rows = session.scalars(_candidates_in_one(len(services)), params)
@@ -212,9 +211,13 @@ def _locked_heads(session: Session, services: list[int], *, day: dt.date) -> lis
     """The first normal ticket of each service's queue, locked, each skipping
     a head that another window has locked so that it finds the next one
     (PostgreSQL), in one statement: one round trip, not one per service."""
-    params: dict[str, object] = {f"s{i}": sid for i, sid in enumerate(services)}
-    params["day"] = day
+    params = _services_and_day(services, day)
     return list(session.scalars(_locked_heads_in_one(len(services)), params))
+
+
+def _services_and_day(services: list[int], day: dt.date) -> dict[str, object]:
+    """The parameters of the statements below: services ``s0, s1, …`` and the day."""
+    return {**{f"s{i}": sid for i, sid in enumerate(services)}, "day": day}
 
 
 @functools.cache
