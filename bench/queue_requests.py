@@ -13,8 +13,8 @@ a private Mosquitto) is called as ASGI, in the process, by the
 and each request's CPU is the event-loop thread's (``time.thread_time``): a
 request runs there from its first byte to its last, verb included (see
 `central.queueing.txn`, "Where a verb runs"), and so does the hall-state
-round it leaves to the loop's next turn, counted with it. The MQTT client's network
-thread is not counted. Best of several rounds, on a fresh SQLite database
+round it leaves to the loop's next turn, counted with it. The MQTT client's
+network thread is not counted. Best of several rounds, on a fresh SQLite database
 holding the 76-window benchmark hall.
 
 Target: a mean of ≤ 0.75 ms per request. `ticket-throughput` asks 2,000

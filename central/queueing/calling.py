@@ -118,8 +118,9 @@ def eligible_services(session: Session, *, window_id: int, clerk_id: int) -> dic
 _WAITING = and_(Ticket.day == bindparam("day"), Ticket.state == TicketState.WAITING.value)
 _QUEUE_ORDER = (Ticket.queued_at, Ticket.id)
 # Statements built once: building a Select costs more Python than running it.
-# The classes above normal as bound values of the statement, not an
-# expanding list: SQLAlchemy rewrites an expanding parameter's SQL at every run.
+# Lists in them are bound values, never an expanding parameter, whose SQL
+# SQLAlchemy rewrites at every run: the classes above normal here, the
+# window's services as numbered parameters (`_services_and_day`).
 _ABOVE_NORMAL = Ticket.priority.in_([literal(p.value) for p in CLASS_ORDER if p != Priority.NORMAL])
 _NORMAL_WAITING = and_(_WAITING, Ticket.priority == Priority.NORMAL.value)
 _STILL_WAITING_LOCKED = (
@@ -223,8 +224,7 @@ def _services_and_day(services: list[int], day: dt.date) -> dict[str, object]:
 @functools.cache
 def _special(count: int) -> Select[Ticket]:
     """The waiting tickets of a class above normal of services ``s0, s1, …``,
-    first come first, built once per count of services. The services are
-    numbered parameters, not an expanding list (see `_ABOVE_NORMAL`)."""
+    first come first, built once per count of services."""
     ours = Ticket.service_id.in_([bindparam(f"s{i}") for i in range(count)])
     return (
         select(Ticket)

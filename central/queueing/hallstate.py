@@ -189,6 +189,14 @@ def queue_snapshots(session: Session, *, day: dt.date, now: dt.datetime) -> list
 RETRY_S = 1.0  # after a failed publishing round
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running on this thread, if any (a verb's thread has none)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class HallStatePublisher:
     """Keeps the retained hall topics in step with the database."""
 
@@ -219,7 +227,6 @@ class HallStatePublisher:
         self._full = False
         self._day: dt.date | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
         self._round_due = False  # a round is scheduled on the loop (its thread only)
         self._wake = asyncio.Event()
         self._rounds_lock = threading.Lock()  # one publishing round at a time
@@ -233,7 +240,6 @@ class HallStatePublisher:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
         self._tasks = [
             asyncio.create_task(self._fast_loop(), name="hallstate-fast"),
             asyncio.create_task(self._queue_loop(), name="hallstate-queues"),
@@ -252,7 +258,8 @@ class HallStatePublisher:
     # --- listeners (any thread) ---------------------------------------------------
 
     def on_commit(self, change: QueueChange) -> None:
-        """After-commit listener, on the verb's thread: publish now.
+        """After-commit listener, on the verb's thread: publish now (on the
+        event loop: at its next turn, below).
 
         Publishing from the thread that committed saves two hops (to the
         event loop and to a reader thread) on the path from a press to the
@@ -277,7 +284,7 @@ class HallStatePublisher:
             # no round to run, and none to wake the estimates after it.
             self._set_soon(self._queues_wake)
             return
-        if threading.get_ident() == self._loop_thread:
+        if _running_loop() is self._loop:
             if not self._round_due:
                 self._round_due = True
                 self._loop.call_soon(self._due_round)
