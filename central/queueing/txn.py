@@ -106,6 +106,10 @@ class Txn:
     # (`locking.lock_window_by_number`; SQLite only).
     current: Ticket | None = None
     _connection: Connection | None = field(default=None, init=False, repr=False)
+    # Writes held back to go out with the row's next write (`write`'s `hold`).
+    _held: dict[tuple[type, int], dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def transition(
         self,
@@ -117,9 +121,11 @@ class Txn:
         reason: str | None = None,
         detail: dict[str, Any] | None = None,
         update: Mapping[str, Any] | None = None,
+        hold: bool = False,
     ) -> TicketEvent:
         """Move `ticket` by `verb` (or raise `IllegalTransition`) and log it;
-        `update` names other columns the step changes, written with the state."""
+        `update` names other columns the step changes, written with the state
+        (`hold`: with the ticket's next write, see `write`)."""
         before = None if verb == Verb.ISSUE else ticket.state
         after = advance(verb, before, number=ticket.number)
         if after == TicketState.CALLED:
@@ -131,7 +137,7 @@ class Txn:
             self.session.add(ticket)
             self.session.flush()
         else:
-            self.write(ticket, state=after.value, **(update or {}))
+            self.write(ticket, hold=hold, state=after.value, **(update or {}))
         event = TicketEvent(
             ticket_id=ticket.id,
             at=self.now,
@@ -179,13 +185,31 @@ class Txn:
         self.pending.append((ticket, event))
         return event
 
-    def write(self, row: Ticket | WindowState, **values: Any) -> None:
+    def write(self, row: Ticket | WindowState, *, hold: bool = False, **values: Any) -> None:
         """Write `values` to the loaded `row`'s columns now, in one statement;
-        the object shows them and is not dirty (see the module docstring)."""
+        the object shows them and is not dirty (see the module docstring).
+
+        With `hold`, the statement waits for the row's next write and goes
+        out merged with it (or at `settle`): two steps of one ticket in a
+        row, such as the implied start of a ticket finished straight from
+        "called", are one statement, and on PostgreSQL one new row version
+        instead of two. Only for a write the verb follows with another of
+        the same row before it reads anything that depends on it."""
         for name, value in values.items():
             set_committed_value(row, name, value)
         key = row.id if isinstance(row, Ticket) else row.window_id
+        held = self._held.pop((type(row), key), None)
+        if held is not None:
+            values = {**held, **values}
+        if hold:
+            self._held[(type(row), key)] = values
+            return
         _update(type(row), tuple(values)).execute(self.connection, {**values, _ROW: key})
+
+    def _send_held(self) -> None:
+        while self._held:
+            (model, key), values = self._held.popitem()
+            _update(model, tuple(values)).execute(self.connection, {**values, _ROW: key})
 
     @property
     def connection(self) -> Connection:
@@ -211,6 +235,7 @@ class Txn:
         once the verb's work is done: one flush first, so that they see the
         verb's whole outcome (and their queries do not flush again and again;
         flushes were a fifth of a call-next)."""
+        self._send_held()
         if not self.pending:
             return
         self.session.flush()

@@ -128,6 +128,7 @@ def call_next(
                     clerk_id=clerk_id,
                     detail={"implied": True, **actor.trail()},
                     update={"serving_at": current.last_called_at or tx.now},
+                    hold=True,  # written with the finish, just below
                 )
             advance(Verb.FINISH, current.state, number=current.number)
             # The window's row is written once, below: the next ticket or none.

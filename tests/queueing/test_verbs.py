@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from central.queueing import fairness
+from central.queueing import fairness, txn
 from central.queueing.errors import Invalid, NotYourWindow, ReasonRequired, Refused
 from central.queueing.events import QueueChange
 from central.queueing.models import Channel, Priority, Ticket, TicketEvent
@@ -336,6 +336,42 @@ def test_the_bus_hears_every_transition_in_the_transaction_and_after_commit(
     with pytest.raises(RuntimeError):
         counter.verb("recall", 1, now=counter.now + dt.timedelta(seconds=30))
     assert counter.snapshot() == before
+
+
+def test_finishing_straight_from_called_keeps_the_implied_start_and_the_finish(
+    counter: Hall,
+) -> None:
+    # A one-button caller never presses "start": its "next" finishes the
+    # called ticket, served from its last call (the start and the finish
+    # are written to the ticket's row in one statement).
+    first = counter.issue("general")
+    counter.issue("general")
+    called = counter.next(1)
+    assert called.ticket is not None
+    assert called.ticket.id == first.id
+    called_at = called.ticket.last_called_at
+    assert called_at is not None
+    later = called_at + dt.timedelta(minutes=4)
+    counter.next(1, finish_current="completed", now=later)
+    done = counter.ticket(first.id)
+    assert (done.state, done.outcome) == ("done", "completed")
+    assert (done.serving_at, done.ended_at) == (called_at, later)
+    steps = [(e.verb, e.to_state, e.detail.get("implied")) for e in counter.events(first.id)]
+    assert steps[-3:] == [("call", "called", None), ("start", "serving", True),
+                          ("finish", "done", None)]  # fmt: skip
+
+
+def test_a_held_write_lands_even_when_no_other_write_of_its_row_follows(counter: Hall) -> None:
+    ticket = counter.issue("general")
+
+    def work(tx: txn.Txn) -> None:
+        row = tx.session.get(Ticket, ticket.id)
+        assert row is not None
+        tx.write(row, hold=True, priority_reason="held")
+
+    with counter.sessions() as s:
+        txn.run(s, work, bus=counter.bus, settings=counter.settings.queue, now=counter.tick())
+    assert counter.ticket(ticket.id).priority_reason == "held"
 
 
 def test_the_nightly_close_expires_what_is_left_with_its_reason(counter: Hall) -> None:
