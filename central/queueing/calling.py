@@ -17,11 +17,11 @@ presses "next" (下一位), and why.
 
 Within one service and class the head of the queue (earliest ``queued_at``)
 always has the largest weighted wait, so for the many normal tickets the
-engine reads only each service's head (one index probe per service, all in
-one statement); the few tickets of higher classes are read in one query
-(the same one unless row locks are taken) and ranked in Python. The choice and the
-competitors it beat are returned as `Pick.why` and stored in the call's
-timeline event, so any call can be explained afterwards.
+engine reads only each service's head (one index probe per service); the
+few tickets of higher classes are read with them, in the same statement,
+and ranked in Python. The choice and the competitors it beat are returned
+as `Pick.why` and stored in the call's timeline event, so any call can be
+explained afterwards.
 
 Under contention on PostgreSQL the heads are read with ``FOR UPDATE SKIP
 LOCKED``: a head another window is considering at that instant is skipped, so
@@ -160,7 +160,7 @@ def pick_next(
     Tickets of a higher class than normal are few, so they are all read
     and ranked here; normal tickets are many, so only the head of each
     service's normal queue is read (one index probe per service). Both come
-    in one statement where no row locks are needed (`_candidates`).
+    in one statement (`_candidates`).
     """
     if not services:
         return None
@@ -173,8 +173,6 @@ def pick_next(
     for klass in CLASS_ORDER:
         found = by_class[klass]
         if klass == Priority.NORMAL:
-            if heads is None:
-                heads = _locked_heads(session, sorted(services), day=day)
             for head in heads:
                 # Locked: by its own query, or by SQLite's write lock (with `lock`).
                 waited = (now - head.queued_at).total_seconds()
@@ -188,32 +186,28 @@ def pick_next(
 
 def _candidates(
     session: Session, services: list[int], *, day: dt.date, lock: bool
-) -> tuple[list[Ticket], list[Ticket] | None]:
+) -> tuple[list[Ticket], list[Ticket]]:
     """The waiting tickets of a class above normal, and the head of each
-    service's normal queue.
+    service's normal queue, in one statement: one round trip.
 
-    Where no row locks are needed (SQLite's write lock already serialises
-    the verb, or a read-only check), both come in one statement. Locking on
-    PostgreSQL, the heads are None here: `_locked_heads` reads them only
-    when no ticket of a higher class could be taken.
+    Locking on PostgreSQL, each head is read by a ``FOR UPDATE SKIP LOCKED``
+    sub-select: a head another window is considering at that instant is
+    passed over for the next in its queue. The tickets of a higher class are
+    read without a lock and locked only when picked (`_lock`). (The heads are
+    then locked even when a ticket of a higher class wins; it is the rarer
+    case, and it costs other windows no more than the order of one call.)
+    Elsewhere SQLite's write lock already serialises the verb, or the read
+    is a check that takes no locks.
     """
-    params = _services_and_day(services, day)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(_special(len(services)), params)), None
-    rows = session.scalars(_candidates_in_one(len(services)), params)
+    locked = lock and session.get_bind().dialect.name == "postgresql"
+    rows = session.scalars(
+        _candidates_in_one(len(services), locked=locked), _services_and_day(services, day)
+    )
     special: list[Ticket] = []
     heads: list[Ticket] = []
     for t in rows:
         (heads if t.priority == Priority.NORMAL.value else special).append(t)
     return special, heads
-
-
-def _locked_heads(session: Session, services: list[int], *, day: dt.date) -> list[Ticket]:
-    """The first normal ticket of each service's queue, locked, each skipping
-    a head that another window has locked so that it finds the next one
-    (PostgreSQL), in one statement: one round trip, not one per service."""
-    params = _services_and_day(services, day)
-    return list(session.scalars(_locked_heads_in_one(len(services)), params))
 
 
 def _services_and_day(services: list[int], day: dt.date) -> dict[str, object]:
@@ -252,20 +246,14 @@ def _head_ids(count: int, *, locked: bool) -> list[ScalarSelect[int]]:
 
 
 @functools.cache
-def _candidates_in_one(count: int) -> Select[Ticket]:
+def _candidates_in_one(count: int, *, locked: bool) -> Select[Ticket]:
     """``tickets WHERE id IN (head of s0, head of s1, …) OR id IN (the first
-    _SPECIAL_MAX of a higher class)``, built once per count of services."""
+    _SPECIAL_MAX of a higher class)``, built once per count of services;
+    `locked`: each head's sub-select locks the head it finds (PostgreSQL)."""
     special = _special(count).with_only_columns(Ticket.id)
     return select(Ticket).where(
-        or_(Ticket.id.in_(_head_ids(count, locked=False)), Ticket.id.in_(special))
+        or_(Ticket.id.in_(_head_ids(count, locked=locked)), Ticket.id.in_(special))
     )
-
-
-@functools.cache
-def _locked_heads_in_one(count: int) -> Select[Ticket]:
-    """``tickets WHERE id IN (head of s0 FOR UPDATE SKIP LOCKED, …)``: each
-    sub-select locks the head it finds (PostgreSQL)."""
-    return select(Ticket).where(Ticket.id.in_(_head_ids(count, locked=True)))
 
 
 def _lock(session: Session, ticket_id: int) -> bool:
