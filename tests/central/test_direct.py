@@ -4,6 +4,7 @@ SQLAlchemy gives, fail as SQLAlchemy fails, and stay inside the transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -150,3 +152,26 @@ def test_a_lost_server_connection_is_not_used_again(database_url: str) -> None:
             assert Direct(select(func.count())).scalar(conn) == 1
     finally:
         engine.dispose()
+
+
+def test_a_connection_the_server_ended_while_idle_is_replaced_before_use(
+    database_url: str,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server connection to lose: PostgreSQL")
+    engine, admin = make_engine(database_url), make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        # The connection is back in the pool, idle, when the server ends it.
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            deadline = time.monotonic() + 5
+            while other.execute(gone, {"pid": pid}).scalar() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        with engine.connect() as conn:  # no error: a fresh connection
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()
