@@ -75,7 +75,12 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.hub.clock_start is not None:
         state.clock.set(settings.hub.clock_start)
     outlets = QueueOutlets(
-        settings=settings, sessions=sessions, bridge=bridge, bus=state.queue_bus, clock=state.clock
+        settings=settings,
+        sessions=sessions,
+        read_sessions=state.read_sessions,
+        bridge=bridge,
+        bus=state.queue_bus,
+        clock=state.clock,
     )
     CallerButtons(
         bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings, clock=state.clock
@@ -84,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
         bridge=bridge, sessions=sessions, bus=state.queue_bus, settings=settings, clock=state.clock
     )
     kiosks.attach()
-    matters = MattersOutlet.attach(bridge, sessions)
+    matters = MattersOutlet.attach(bridge, state.read_sessions)
     interpreting = InterpretingService(
         settings=settings, sessions=sessions, clock=state.clock, bridge=bridge
     )

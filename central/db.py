@@ -127,7 +127,7 @@ def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
             event.listen(engine, "connect", _no_auto_checkpoint)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True)
     event.listen(engine, "checkout", _closed_by_server)
     return engine
 

@@ -240,7 +240,11 @@ async def issue_ticket(body: IssueIn, call: QueueCall) -> IssuedOut:
                 now=now,
             )
         )
-        estimate = estimate_ticket(db, ticket, now=now, recent=True)
+    # A read after the verb's commit: in autocommit on PostgreSQL, where the
+    # verb's session would end it with a ROLLBACK, and psycopg forgets the
+    # connection's prepared statements at every ROLLBACK.
+    with state.read_sessions() as reads:
+        estimate = estimate_ticket(reads, ticket, now=now, recent=True)
         return IssuedOut(
             **TicketOut.of(ticket).model_dump(),
             ahead=estimate.ahead,

@@ -26,12 +26,16 @@ class QueueOutlets:
         *,
         settings: Settings,
         sessions: sessionmaker[Session],
+        read_sessions: sessionmaker[Session],
         bridge: HubBridge,
         bus: QueueBus,
         clock: HubClock,
     ) -> None:
+        # The publisher only reads: on PostgreSQL in autocommit, with no
+        # ROLLBACK after each read (psycopg forgets the connection's prepared
+        # statements at every ROLLBACK, and the verbs' share that pool).
         self.hallstate = HallStatePublisher(
-            sessions=sessions,
+            sessions=read_sessions,
             topics=bridge.topics,
             publish=lambda topic, payload: bridge.mqtt.publish(topic, payload, qos=1, retain=True),
             today=lambda: operating_day(clock.now(), settings.queue),
