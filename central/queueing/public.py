@@ -134,6 +134,9 @@ async def issue_public(request: Request, db: SessionDep, state: StateDep) -> Res
         )
         estimate = estimate_ticket(db, ticket, now=now, recent=True)
         name = service.service_by_code(db, body.service).name
+        # End the reads with COMMIT, not the session's ROLLBACK: psycopg
+        # forgets the connection's prepared statements at every ROLLBACK.
+        db.commit()
         return PublicTicketOut(
             number=ticket.number,
             service=name,
