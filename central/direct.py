@@ -24,13 +24,15 @@ retry on a busy database is unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
@@ -174,20 +176,57 @@ def on_driver(connection: Connection, sql: str, values: Any = (), *, many: bool 
     `DBAPIError`, and a lost server invalidates the connection, as
     SQLAlchemy's own execution does."""
     cursor = connection.connection.cursor()
-    error = connection.dialect.loaded_dbapi.Error
     try:
         if many:
             cursor.executemany(sql, values)
         else:
             cursor.execute(sql, values)
-    except error as exc:
-        # A lost server: the pool must not hand this connection out again.
-        lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
-        wrapped = DBAPIError.instance(
-            sql, values, exc, error, connection_invalidated=lost, dialect=connection.dialect
-        )
-        if lost:
-            connection.invalidate(wrapped)
-        raise wrapped from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(connection, exc, sql, values, cursor) from exc
     Direct.executed += 1
     return cursor
+
+
+@contextlib.contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements sent on the driver's cursor inside this
+    block go to the server together and are answered in one round trip
+    (psycopg's pipeline mode), where each would have waited for its own
+    answer: for writes whose results nobody reads. An error in any of them
+    is raised by the time the block ends, as `DBAPIError` (`on_driver`'s),
+    and the ones after it are not run. Elsewhere (SQLite) nothing changes."""
+    driver = connection.connection.driver_connection
+    if driver is None or not _can_pipeline(connection.dialect):
+        yield
+        return
+    try:
+        with driver.pipeline():
+            yield
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(connection, exc, "(pipeline)", (), None) from exc
+
+
+def _can_pipeline(dialect: Dialect) -> bool:
+    return dialect.driver == "psycopg" and _psycopg_pipelines()
+
+
+@functools.cache
+def _psycopg_pipelines() -> bool:
+    import psycopg  # only with PostgreSQL
+
+    return bool(psycopg.Pipeline.is_supported())  # libpq 14 or later
+
+
+def _wrapped(
+    connection: Connection, exc: Any, sql: str, values: Any, cursor: Any
+) -> StatementError:
+    """`exc` as SQLAlchemy raises a driver error; a lost server invalidates
+    the connection, so that the pool does not hand it out again."""
+    lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
+    error = connection.dialect.loaded_dbapi.Error
+    wrapped: StatementError = DBAPIError.instance(
+        sql, values, exc, error, connection_invalidated=lost, dialect=connection.dialect
+    )
+    if lost:
+        connection.invalidate(wrapped)
+    return wrapped

@@ -8,8 +8,8 @@ and then tells the bus's after-commit listeners what changed. Every ticket
 state change goes through `Txn.transition`, which asks the state machine
 (`states.advance`) and appends the `TicketEvent` to the timeline; the
 in-transaction listeners hear every transition, in order, when the verb's
-work is done and before it commits (`Txn.settle`), and then the verb's
-timeline entries are written in one statement (`Txn.write_events`).
+work is done and before it commits (`Txn.settle`), once the verb's timeline
+entries are written in one statement (`Txn.write_events`).
 
 A verb changes a loaded ticket or window state through `Txn.write` (and
 `transition`'s ``update``): one Core ``UPDATE`` of the columns it names,
@@ -32,6 +32,7 @@ reports, imports) still runs in threads.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from anxin.settings import QueueSettings
 from broker.contract import utcnow
-from central.direct import Direct
+from central.direct import Direct, pipelined
 from central.queueing import fairness, locking
 from central.queueing.clock import operating_day
 from central.queueing.errors import NotFound, NotYourWindow
@@ -190,11 +191,13 @@ class Txn:
         the object shows them and is not dirty (see the module docstring).
 
         With `hold`, the statement waits for the row's next write and goes
-        out merged with it (or at `settle`): two steps of one ticket in a
-        row, such as the implied start of a ticket finished straight from
-        "called", are one statement, and on PostgreSQL one new row version
-        instead of two. Only for a write the verb follows with another of
-        the same row before it reads anything that depends on it."""
+        out merged with it, or at `settle` with the verb's other held writes
+        and its timeline, in one round trip on PostgreSQL: two steps of one
+        ticket in a row, such as the implied start of a ticket finished
+        straight from "called", are one statement (on PostgreSQL one new row
+        version instead of two), and a verb's last writes do not wait for
+        one another. Only for a write that nothing the verb reads afterwards
+        depends on."""
         for name, value in values.items():
             set_committed_value(row, name, value)
         key = row.id if isinstance(row, Ticket) else row.window_id
@@ -207,9 +210,9 @@ class Txn:
         _update(type(row), tuple(values)).execute(self.connection, {**values, _ROW: key})
 
     def _send_held(self) -> None:
-        while self._held:
-            (model, key), values = self._held.popitem()
+        for (model, key), values in self._held.items():  # in the order held
             _update(model, tuple(values)).execute(self.connection, {**values, _ROW: key})
+        self._held.clear()
 
     @property
     def connection(self) -> Connection:
@@ -231,14 +234,18 @@ class Txn:
             self.events.clear()
 
     def settle(self) -> None:
-        """Run the in-transaction listeners of every transition, in order,
-        once the verb's work is done: one flush first, so that they see the
-        verb's whole outcome (and their queries do not flush again and again;
-        flushes were a fifth of a call-next)."""
-        self._send_held()
-        if not self.pending:
-            return
-        self.session.flush()
+        """Finish the verb's work before it commits: its held writes and its
+        timeline entries go out together (answered in one round trip on
+        PostgreSQL, `direct.pipelined`), and then the in-transaction
+        listeners of every transition run, in order, seeing the verb's whole
+        outcome. One ORM flush comes first, so that their queries do not
+        flush again and again (flushes were a fifth of a call-next)."""
+        if self.pending:
+            self.session.flush()
+        together = len(self._held) + bool(self.events) > 1
+        with pipelined(self.connection) if together else contextlib.nullcontext():
+            self._send_held()
+            self.write_events()
         while self.pending:
             ticket, event = self.pending.pop(0)
             self.bus.transitioned(self.session, ticket, event)
@@ -297,7 +304,6 @@ def run(
         txs.append(tx)
         result = work(tx)
         tx.settle()
-        tx.write_events()
         return result
 
     result = locking.run_write(session, attempt)

@@ -51,6 +51,8 @@ from central.queueing.windows import (
 def _call(
     tx: Txn, ticket: Ticket, state: WindowState, clerk_id: int, verb: Verb, **kw: object
 ) -> Outcome:
+    """Give `ticket` to the window: the verb's last step, so its writes wait
+    for the verb's end and go out with its timeline (`Txn.write`'s `hold`)."""
     called = {"window_id": state.window_id, "clerk_id": clerk_id, "called_at": tx.now,
               "last_called_at": tx.now}  # fmt: skip
     event = tx.transition(
@@ -59,9 +61,10 @@ def _call(
         window_id=state.window_id,
         clerk_id=clerk_id,
         update=called,
+        hold=True,
         **kw,  # type: ignore[arg-type]
     )
-    touch(tx, state, current_ticket_id=ticket.id)
+    touch(tx, state, hold=True, current_ticket_id=ticket.id)
     return Outcome(state, ticket, event, event.detail.get("why"))
 
 
@@ -75,13 +78,18 @@ def _finish(
     release_window: bool = True,
 ) -> Outcome:
     """Finish `ticket`; the window is left holding nothing unless the caller
-    (call-next) writes its next ticket there itself."""
+    (call-next) writes its next ticket there itself.
+
+    Its writes wait for the verb's end (`Txn.write`'s `hold`) unless the
+    ticket goes back to another queue here: what call-next reads after it
+    does not depend on them (the ticket was not waiting)."""
+    hold = ticket.return_service_id is None
     event = tx.transition(
         ticket, Verb.FINISH, window_id=state.window_id, clerk_id=state.clerk_id, reason=outcome,
-        detail=trail or None, update={"ended_at": tx.now, "outcome": outcome},
+        detail=trail or None, update={"ended_at": tx.now, "outcome": outcome}, hold=hold,
     )  # fmt: skip
     if release_window:
-        release(tx, state)
+        release(tx, state, hold=hold)
     follow_up = None
     if ticket.return_service_id is not None:
         back = tx.session.get(Service, ticket.return_service_id)
@@ -238,8 +246,9 @@ def recall(
             clerk_id=state.clerk_id,
             detail={"recalls": ticket.recalls + 1, **actor.trail()},
             update={"recalls": ticket.recalls + 1, "last_called_at": tx.now},
+            hold=True,
         )
-        touch(tx, state)
+        touch(tx, state, hold=True)
         return Outcome(state, ticket, event)
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)
@@ -258,9 +267,9 @@ def start(
         ticket = lock_current(tx, win, state)
         event = tx.transition(
             ticket, Verb.START, window_id=win.id, clerk_id=state.clerk_id, detail=actor.trail(),
-            update={"serving_at": tx.now},
+            update={"serving_at": tx.now}, hold=True,
         )  # fmt: skip
-        touch(tx, state)
+        touch(tx, state, hold=True)
         return Outcome(state, ticket, event)
 
     return window_verb(session, window, work, actor=actor, bus=bus, settings=settings, now=now)

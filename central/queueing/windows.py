@@ -69,9 +69,10 @@ def require_open(window: Window, state: WindowState) -> int:
     return state.clerk_id
 
 
-def touch(tx: Txn, state: WindowState, **changes: Any) -> None:
-    """Write the window's `changes` (if any) and when it last changed."""
-    tx.write(state, updated_at=tx.now, **changes)
+def touch(tx: Txn, state: WindowState, *, hold: bool = False, **changes: Any) -> None:
+    """Write the window's `changes` (if any) and when it last changed
+    (`hold`: at the verb's end, see `Txn.write`)."""
+    tx.write(state, hold=hold, updated_at=tx.now, **changes)
     tx.windows.add(state.window_id)
 
 
@@ -186,5 +187,5 @@ def lock_current(tx: Txn, win: Window, state: WindowState) -> Ticket:
     return ticket
 
 
-def release(tx: Txn, state: WindowState) -> None:
-    touch(tx, state, current_ticket_id=None)
+def release(tx: Txn, state: WindowState, *, hold: bool = False) -> None:
+    touch(tx, state, hold=hold, current_ticket_id=None)

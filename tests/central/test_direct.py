@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from central.db import UtcDateTime, make_engine
-from central.direct import Direct
+from central.direct import Direct, pipelined
 
 _meta = MetaData()
 _rows = Table(
@@ -127,6 +127,33 @@ def test_a_driver_error_is_sqlalchemys_error_and_the_connection_goes_on(
     assert caught.value.orig is not None
     connection.rollback()
     assert Direct(select(func.count()).select_from(_rows)).scalar(connection) == 4
+
+
+def test_writes_sent_together_all_land_and_a_failing_one_raises_at_the_end(
+    connection: Connection,
+) -> None:
+    _fill(connection)
+    connection.commit()
+    rename = Direct(update(_rows).where(_rows.c.id == bindparam("row")).values(name=bindparam("n")))
+    with pipelined(connection):  # answered in one round trip on PostgreSQL
+        rename.execute(connection, {"row": 1, "n": "王芳芳"})
+        rename.execute(connection, {"row": 2, "n": "李娜娜"})
+    connection.commit()
+    names = Direct(select(_rows.c.name).order_by(_rows.c.id))
+    assert [n for (n,) in names.rows(connection)] == ["王芳芳", "李娜娜", "张伟", "刘洋"]
+
+    # A duplicate name, the last statement sent: on PostgreSQL its error
+    # comes when the block ends, as SQLAlchemy's IntegrityError; the
+    # transaction rolls back whole and the connection goes on.
+    def duplicate_names() -> None:
+        with pipelined(connection):
+            rename.execute(connection, {"row": 3, "n": "张伟伟"})
+            rename.execute(connection, {"row": 4, "n": "张伟伟"})
+
+    with pytest.raises(IntegrityError):
+        duplicate_names()
+    connection.rollback()
+    assert [n for (n,) in names.rows(connection)] == ["王芳芳", "李娜娜", "张伟", "刘洋"]
 
 
 def test_an_expanding_parameter_is_refused_with_its_name(connection: Connection) -> None:
