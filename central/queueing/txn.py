@@ -107,7 +107,8 @@ class Txn:
     # (`locking.lock_window_by_number`; SQLite only).
     current: Ticket | None = None
     _connection: Connection | None = field(default=None, init=False, repr=False)
-    # Writes held back to go out with the row's next write (`write`'s `hold`).
+    # Writes held back to go out with the row's next write or at `settle`
+    # (`write`'s `hold`).
     _held: dict[tuple[type, int], dict[str, Any]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -126,7 +127,7 @@ class Txn:
     ) -> TicketEvent:
         """Move `ticket` by `verb` (or raise `IllegalTransition`) and log it;
         `update` names other columns the step changes, written with the state
-        (`hold`: with the ticket's next write, see `write`)."""
+        (`hold`: with the ticket's next write or at the verb's end, see `write`)."""
         before = None if verb == Verb.ISSUE else ticket.state
         after = advance(verb, before, number=ticket.number)
         if after == TicketState.CALLED:
