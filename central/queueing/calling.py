@@ -37,8 +37,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ScalarSelect, Select, and_, bindparam, literal, or_, select
+from sqlalchemy import ScalarSelect, Select, and_, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from anxin.settings import QueueSettings
 from central.direct import Direct
@@ -246,14 +247,18 @@ def _head_ids(count: int, *, locked: bool) -> list[ScalarSelect[int]]:
 
 
 @functools.cache
-def _candidates_in_one(count: int, *, locked: bool) -> Select[Ticket]:
-    """``tickets WHERE id IN (head of s0, head of s1, …) OR id IN (the first
-    _SPECIAL_MAX of a higher class)``, built once per count of services;
-    `locked`: each head's sub-select locks the head it finds (PostgreSQL)."""
+def _candidates_in_one(count: int, *, locked: bool) -> ExecutableReturnsRows:
+    """``tickets WHERE id IN (head of s0, head of s1, …) UNION ALL tickets
+    WHERE id IN (the first _SPECIAL_MAX of a higher class)``, built once per
+    count of services; `locked`: each head's sub-select locks the head it
+    finds (PostgreSQL). Two look-ups by key: joined by ``OR`` instead,
+    PostgreSQL read the whole table (a filter with a hashed sub-plan)."""
     special = _special(count).with_only_columns(Ticket.id)
-    return select(Ticket).where(
-        or_(Ticket.id.in_(_head_ids(count, locked=locked)), Ticket.id.in_(special))
+    both = union_all(
+        select(Ticket).where(Ticket.id.in_(_head_ids(count, locked=locked))),
+        select(Ticket).where(Ticket.id.in_(special)),
     )
+    return select(Ticket).from_statement(both)
 
 
 def _lock(session: Session, ticket_id: int) -> bool:
