@@ -13,7 +13,8 @@ entries are written in one statement (`Txn.write_events`).
 
 A verb changes a loaded ticket or window state through `Txn.write` (and
 `transition`'s ``update``): one Core ``UPDATE`` of the columns it names,
-sent at once, the object showing the new values without becoming dirty.
+sent at once or, held, with the verb's last writes (`Txn.write`'s
+``hold``), the object showing the new values without becoming dirty.
 The ORM's unit of work, finding and writing the same changes at flush,
 cost about a quarter of a call-next. Attributes set the plain way are
 still flushed by the ORM; both may touch one object.
