@@ -129,13 +129,17 @@ def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
         return engine
     # The most recently used connection first: the few in use keep their
     # prepared statements and the server's caches warm.
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True)
-    event.listen(engine, "checkout", _closed_by_server)
+    psycopg = parsed.get_driver_name() == "psycopg"  # the driver the project pins
+    engine = create_engine(
+        url, pool_size=10, max_overflow=10, pool_use_lifo=True, pool_pre_ping=not psycopg
+    )
+    if psycopg:
+        event.listen(engine, "checkout", _closed_by_server)
     return engine
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Refuse a pooled PostgreSQL connection the server has closed, without
+    """Refuse a pooled psycopg connection the server has closed, without
     a round trip (the pool then connects afresh).
 
     An idle connection has nothing to read; a server that restarts or ends

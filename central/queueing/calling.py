@@ -216,13 +216,12 @@ def _services_and_day(services: list[int], day: dt.date) -> dict[str, object]:
     return {**{f"s{i}": sid for i, sid in enumerate(services)}, "day": day}
 
 
-@functools.cache
-def _special(count: int) -> Select[Ticket]:
-    """The waiting tickets of a class above normal of services ``s0, s1, …``,
-    first come first, built once per count of services."""
+def _special_ids(count: int) -> Select[int]:
+    """The ids of the waiting tickets of a class above normal of services
+    ``s0, s1, …``, first come first."""
     ours = Ticket.service_id.in_([bindparam(f"s{i}") for i in range(count)])
     return (
-        select(Ticket)
+        select(Ticket.id)
         .where(ours, _WAITING, _ABOVE_NORMAL)
         .order_by(*_QUEUE_ORDER)
         .limit(_SPECIAL_MAX)
@@ -253,10 +252,9 @@ def _candidates_in_one(count: int, *, locked: bool) -> ExecutableReturnsRows:
     count of services; `locked`: each head's sub-select locks the head it
     finds (PostgreSQL). Two look-ups by key: joined by ``OR`` instead,
     PostgreSQL read the whole table (a filter with a hashed sub-plan)."""
-    special = _special(count).with_only_columns(Ticket.id)
     both = union_all(
         select(Ticket).where(Ticket.id.in_(_head_ids(count, locked=locked))),
-        select(Ticket).where(Ticket.id.in_(special)),
+        select(Ticket).where(Ticket.id.in_(_special_ids(count))),
     )
     return select(Ticket).from_statement(both)
 

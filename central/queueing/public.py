@@ -132,11 +132,10 @@ async def issue_public(request: Request, db: SessionDep, state: StateDep) -> Res
             settings=state.settings,
             now=now,
         )
-        estimate = estimate_ticket(db, ticket, now=now, recent=True)
-        name = service.service_by_code(db, body.service).name
-        # End the reads with COMMIT, not the session's ROLLBACK: psycopg
-        # forgets the connection's prepared statements at every ROLLBACK.
-        db.commit()
+        # Reads after the verb's commit, as the API's issue route reads them.
+        with state.read_sessions() as reads:
+            estimate = estimate_ticket(reads, ticket, now=now, recent=True)
+            name = service.service_by_code(reads, body.service).name
         return PublicTicketOut(
             number=ticket.number,
             service=name,
