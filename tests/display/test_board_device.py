@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import select
 
 from broker.contract import DeviceKind
-from broker.session import Backoff
+from broker.session import Backoff, MqttSession
 from central.auth.models import Role
 from central.devices.models import DeviceEvent
 from edge.kinds.display import Display, board_of
@@ -33,6 +33,27 @@ from tests.queueing.hall import MORNING
 from tests.queueing.test_api import _hall
 
 BOARD = "display-01"
+
+
+async def _held_retained(hub: Hub, ticket: str) -> bool:
+    """Whether the broker holds the hall's calls list with `ticket` in it."""
+    assert hub.broker is not None
+    held: list[bool] = []
+
+    def on_message(_topic: str, payload: bytes, retained: bool) -> None:
+        held.append(retained and ticket.encode() in payload)
+
+    observer = MqttSession(
+        client_id="observer",
+        address=hub.broker.address("hub"),
+        subscriptions=[(hub.topics.hall_calls(), 1)],
+        on_message=on_message,
+    )
+    await observer.start()
+    await observer.wait_connected(5)
+    await asyncio.sleep(0.2)  # retained messages arrive right after SUBACK
+    await observer.stop()
+    return any(held)
 
 
 async def _post(hub: Hub, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
@@ -80,6 +101,9 @@ async def test_a_call_at_a_window_is_shown_announced_and_reported_to_the_hub(
             await _post(hub, "/tickets", {"service": "general"})
         first = (await _post(hub, "/windows/1/next")).json()
         assert first["message"] == "请 A001 号到 1 号窗口"
+        # The call's list reaches the broker just after the answer; a board
+        # switched on before that would rightly take it as news.
+        await eventually(lambda: _held_retained(hub, "A001"), what="A001 retained at the broker")
 
         async with display_device(mosquitto, tmp_path) as (display, speaker, serial, agent):
             # Switched on after A001 was called: shown at once, not announced.
