@@ -35,11 +35,18 @@ HALL: Final = "bench"
 
 _ids = itertools.count(1)
 _mqtt: mqtt.Client | None = None
-_topics = Topics(HALL)
+topics: Final = Topics(HALL)
+
+
+def publish(topic: str, payload: str) -> None:
+    """Publish retained with QoS 1, as the hub does its board topics, when a
+    broker was named."""
+    if _mqtt is not None:
+        _mqtt.publish(topic, payload, qos=1, retain=True)
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     global _mqtt
     port = os.environ.get(MQTT_PORT_ENV)
     if port:
@@ -58,7 +65,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
             _mqtt.disconnect()
 
 
-app = FastAPI(title="anxin bench null hub", lifespan=_lifespan)
+app = FastAPI(title="anxin bench null hub", lifespan=lifespan)
 
 
 @app.get("/healthz")
@@ -88,9 +95,8 @@ async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
     # and two workers counting from 1 each handed a window the number it
     # already showed (the "failed presses" of the null hub's runs).
     number = f"N{os.getpid()}-{next(_ids):05d}"
-    if _mqtt is not None:
-        board = {"window": n, "status": "open", "ticket": number, "ticket_state": "called"}
-        _mqtt.publish(_topics.hall_window(n), json.dumps(board), qos=1, retain=True)
+    board = {"window": n, "status": "open", "ticket": number, "ticket_state": "called"}
+    publish(topics.hall_window(n), json.dumps(board))
     return {"window": n, "ticket": {"number": number, "state": "called"}}
 
 

@@ -227,15 +227,23 @@ def hub_process(env: dict[str, str], *, workers: int, log: Path) -> Iterator[str
 
 
 @contextlib.contextmanager
-def null_hub_process(*, workers: int, log: Path, mqtt_port: int | None = None) -> Iterator[str]:
-    """`bench.nullhub` (the same routes doing no work) under uvicorn with
-    `workers` processes, served as the hub is, publishing board topics to the
-    broker on `mqtt_port` if given; yields its URL."""
+def null_hub_process(
+    *,
+    workers: int,
+    log: Path,
+    mqtt_port: int | None = None,
+    app: str = "bench.nullhub:app",
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """`bench.nullhub` (the same routes doing no work), or another of the
+    baselines' `app`, under uvicorn with `workers` processes, served as the
+    hub is, publishing board topics to the broker on `mqtt_port` if given;
+    yields its URL."""
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "bench.nullhub:app", "--host", "127.0.0.1",
+    args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(workers), "--log-level", "warning",
             "--no-access-log"]  # fmt: skip
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     if mqtt_port is not None:
         env["ANXIN_BENCH_NULL_MQTT_PORT"] = str(mqtt_port)
     with _served(args, env, port, log) as url:

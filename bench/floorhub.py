@@ -1,0 +1,323 @@
+"""The floor of `ticket-throughput` with this stack: the thinnest hub that
+keeps every operation.
+
+`bench.nullhub` measures HTTP, FastAPI and the load generator alone; it
+stores nothing, so it says little about what a hub that keeps its tickets
+could reach. This one answers the same routes and stores each operation as
+the real hub must, and no more:
+
+- issue: the service's day counter is incremented, the ticket inserted with
+  a random token, an ``issued`` event appended, one transaction; then the
+  people ahead are counted;
+- citizen view: the ticket by its token, and the people ahead;
+- call next: the window's row locked, the oldest waiting ticket taken
+  (PostgreSQL ``FOR UPDATE SKIP LOCKED``), the ticket and the window updated,
+  a ``called`` event appended, one transaction; then the window's board
+  topic published (retained, QoS 1), as the null hub does;
+- start, finish: the window's ticket moved on, an event appended, one
+  transaction each.
+
+It runs each write through the real hub's plumbing (`central.db.make_engine`,
+`central.queueing.locking.run_write`: SQLite's ``BEGIN IMMEDIATE`` and the
+writers' queue, retries), with SQLAlchemy Core statements on an ORM
+`Session`, on the event loop as the hub runs its verbs. What it leaves out
+is what makes the hub a queue system: sign-in and CSRF, priority classes
+and the weighted call-next rule, the fairness chain, the hall-state rounds,
+estimates, notifications, the refusals' checks. So the real hub can only be
+slower; when this floor is itself under the target, the target is not
+reachable on this machine with FastAPI and SQLAlchemy.
+
+Served like the real hub (uvicorn, httptools, uvloop, several worker
+processes); `ANXIN_BENCH_FLOOR_DB` names its database (the tables are its own,
+created by `create_schema`), `ANXIN_BENCH_NULL_MQTT_PORT` the broker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from fastapi import FastAPI, HTTPException
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench import nullhub
+from bench.queuehub import PATHS, SERVICES
+from central.db import make_engine, make_sessionmaker
+from central.queueing.locking import run_write
+
+DB_ENV: Final = "ANXIN_BENCH_FLOOR_DB"
+
+metadata = MetaData()
+tickets = Table(
+    "floor_tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service", String(32), nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("token", String(32), nullable=False, unique=True),
+    Column("window", Integer),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("called_at", DateTime(timezone=True)),
+    Index("ix_floor_tickets_waiting", "state", "id"),
+    Index("ix_floor_tickets_service", "service", "state", "id"),
+)
+events = Table(
+    "floor_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, nullable=False),
+    Column("verb", String(16), nullable=False),
+    Column("window", Integer),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+windows = Table(
+    "floor_windows",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("ticket_id", Integer),
+)
+counters = Table(
+    "floor_counters",
+    metadata,
+    Column("service", String(32), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+WINDOWS: Final = 200
+
+
+def service_codes() -> list[str]:
+    """The codes the load generator issues for (`bench.ticket_throughput`)."""
+    return [f"svc_{code.lower()}" for code in SERVICES]
+
+
+def create_schema(url: str, *, seed_per_service: int) -> list[str]:
+    """Create the floor's tables in `url`, with its windows and counters and
+    `seed_per_service` waiting tickets per service; returns their tokens
+    (for the citizen views)."""
+    engine = make_engine(url)
+    try:
+        metadata.drop_all(engine)
+        metadata.create_all(engine)
+        with Session(engine) as session:
+            session.execute(insert(windows), [{"number": n} for n in range(1, WINDOWS + 1)])
+            session.execute(insert(counters), [{"service": s, "last": 0} for s in service_codes()])
+            session.commit()
+            tokens = [
+                _issue(session, service)["token"]
+                for service in service_codes()
+                for _ in range(seed_per_service)
+            ]
+            session.commit()
+            return tokens
+    finally:
+        engine.dispose()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# Built once, with bound parameters, as the hub builds its hot statements:
+# SQLAlchemy then compiles each once and finds it in its cache afterwards.
+_AHEAD = (
+    select(func.count())
+    .select_from(tickets)
+    .where(
+        tickets.c.service == bindparam("service"),
+        tickets.c.state == "waiting",
+        tickets.c.id < bindparam("id"),
+    )
+)
+_COUNT = (
+    update(counters)
+    .where(counters.c.service == bindparam("code"))
+    .values(last=counters.c.last + 1)
+    .returning(counters.c.last)
+)
+_INSERT_TICKET = insert(tickets).returning(tickets.c.id)
+_INSERT_EVENT = insert(events)
+_BY_TOKEN = select(tickets.c.id, tickets.c.service, tickets.c.number, tickets.c.state).where(
+    tickets.c.token == bindparam("token")
+)
+_WINDOW_TICKET = (
+    select(windows.c.ticket_id).where(windows.c.number == bindparam("n")).with_for_update()
+)
+_OLDEST_WAITING = (
+    select(tickets.c.id, tickets.c.number)
+    .where(tickets.c.state == "waiting")
+    .order_by(tickets.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_CALL = (
+    update(tickets)
+    .where(tickets.c.id == bindparam("ticket"))
+    .values(state="called", window=bindparam("n"), called_at=bindparam("now"))
+)
+_SET_WINDOW = (
+    update(windows).where(windows.c.number == bindparam("n")).values(ticket_id=bindparam("held"))
+)
+_MOVE = (
+    update(tickets)
+    .where(tickets.c.id == bindparam("ticket"), tickets.c.state == bindparam("was"))
+    .values(state=bindparam("becomes"))
+    .returning(tickets.c.id)
+)
+
+
+def _ahead(session: Session, service: str, ticket_id: int) -> int:
+    return session.execute(_AHEAD, {"service": service, "id": ticket_id}).scalar_one()
+
+
+def _issue(session: Session, service: str) -> dict[str, Any]:
+    """An issue's writes (the caller commits)."""
+    last = session.execute(_COUNT, {"code": service}).scalar_one_or_none()
+    if last is None:
+        raise HTTPException(404, f"no service {service!r}")
+    number = f"{service[-1].upper()}{last:03d}"
+    token = secrets.token_urlsafe(12)
+    now = _now()
+    ticket_id = session.execute(
+        _INSERT_TICKET,
+        {"service": service, "number": number, "state": "waiting", "token": token,
+         "issued_at": now},
+    ).scalar_one()  # fmt: skip
+    session.execute(_INSERT_EVENT, {"ticket_id": ticket_id, "verb": "issued", "at": now})
+    return {"id": ticket_id, "number": number, "token": token, "service": service}
+
+
+_sessions: sessionmaker[Session] | None = None
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    global _sessions
+    engine = make_engine(os.environ[DB_ENV])
+    _sessions = make_sessionmaker(engine)
+    try:
+        async with nullhub.lifespan(app):
+            yield
+    finally:
+        engine.dispose()
+
+
+app = FastAPI(title="anxin bench floor hub", lifespan=_lifespan)
+
+
+def _session() -> Session:
+    assert _sessions is not None, "the app's lifespan has not started"
+    return _sessions()
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, Any]:
+    return {"ok": True}
+
+
+@app.post(PATHS.login)
+async def login() -> dict[str, Any]:
+    return {"csrf_token": "floor"}
+
+
+@app.post(PATHS.issue)
+async def issue(body: dict[str, Any]) -> dict[str, Any]:
+    service = str(body.get("service"))
+    with _session() as session:
+        ticket = run_write(session, lambda: _issue(session, service))
+        ticket["ahead"] = _ahead(session, service, ticket["id"])
+        session.commit()
+    return ticket
+
+
+@app.get(PATHS.citizen)
+async def citizen(token: str) -> dict[str, Any]:
+    with _session() as session:
+        row = session.execute(_BY_TOKEN, {"token": token}).first()
+        if row is None:
+            raise HTTPException(404, "no such ticket")
+        ahead = _ahead(session, row.service, row.id) if row.state == "waiting" else 0
+        session.commit()
+    return {"number": row.number, "state": row.state, "ahead": ahead}
+
+
+def _window_ticket(session: Session, n: int) -> int | None:
+    """The window's ticket, the window's row locked."""
+    return session.execute(_WINDOW_TICKET, {"n": n}).scalar_one_or_none()
+
+
+@app.post(PATHS.next)
+async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
+    del body
+
+    def work() -> dict[str, Any] | None:
+        if _window_ticket(session, n) is not None:
+            raise HTTPException(409, "the window still has a ticket")
+        row = session.execute(_OLDEST_WAITING).first()
+        if row is None:
+            return None
+        now = _now()
+        session.execute(_CALL, {"ticket": row.id, "n": n, "now": now})
+        session.execute(_SET_WINDOW, {"n": n, "held": row.id})
+        session.execute(
+            _INSERT_EVENT, {"ticket_id": row.id, "verb": "called", "window": n, "at": now}
+        )
+        return {"id": row.id, "number": row.number, "state": "called"}
+
+    with _session() as session:
+        ticket = run_write(session, work)
+    if ticket is not None:
+        board = {
+            "window": n, "status": "open", "ticket": ticket["number"], "ticket_state": "called"
+        }  # fmt: skip
+        nullhub.publish(nullhub.topics.hall_window(n), json.dumps(board))
+    return {"window": n, "ticket": ticket}
+
+
+def _step(n: int, was: str, becomes: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        ticket_id = _window_ticket(session, n)
+        moved = session.execute(
+            _MOVE, {"ticket": ticket_id, "was": was, "becomes": becomes}
+        ).scalar_one_or_none()
+        if ticket_id is None or moved is None:
+            raise HTTPException(409, f"the window has no ticket {was}")
+        session.execute(
+            _INSERT_EVENT, {"ticket_id": ticket_id, "verb": becomes, "window": n, "at": _now()}
+        )
+        if becomes == "done":
+            session.execute(_SET_WINDOW, {"n": n, "held": None})
+        return {"id": ticket_id, "state": becomes}
+
+    with _session() as session:
+        return {"window": n, "ticket": run_write(session, work)}
+
+
+@app.post(PATHS.start)
+async def start(n: int) -> dict[str, Any]:
+    return _step(n, "called", "serving")
+
+
+@app.post(PATHS.finish)
+async def finish(n: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {**_step(n, "serving", "done"), "outcome": body.get("outcome")}
