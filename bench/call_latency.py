@@ -18,12 +18,16 @@ the hall-state publisher and two broker hops; not the HTTP response).
 
 Everything (hub, broker, load generator, subscriber) shares the 2 cores.
 
-Baseline, in the same run: the same presses against `bench.nullhub`, which
-answers "next" at once and publishes the window's board topic with no queue
-work, on the same broker with as many workers. It is the floor of this
-machine for this path (HTTP, the broker's two hops, the load generator and
-the subscriber); ``target_reachable_here`` says whether that floor itself
-meets the targets.
+Baselines, in the same run, on the same broker with as many workers:
+- `bench.nullhub` answers "next" at once and publishes the window's board
+  topic with no queue work: the floor of this machine for this path (HTTP,
+  the broker's two hops, the load generator and the subscriber);
+- `bench.floorhub`, on each database measured, keeps each press as one
+  transaction (the window's ticket finished, the oldest waiting one called,
+  the events appended) and then publishes the same topic: the thinnest hub
+  that stores its calls, with FastAPI and SQLAlchemy and nothing else of a
+  queue system. ``target_reachable_here`` says whether it meets the targets
+  on every database measured.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from anxin.settings import Settings
+from bench import floorhub
 from bench.queuehub import (
     PATHS,
     WINDOWS,
@@ -255,6 +260,21 @@ def _baseline(root: Path, *, calls: int, bursts: int) -> dict[str, Any]:
     return _pressed(root, null_hub, calls=calls, bursts=bursts)
 
 
+def _floor(database_url: str, root: Path, *, calls: int, bursts: int) -> dict[str, Any]:
+    """`bench.floorhub`'s figures for the same presses on the same kind of database."""
+    root.mkdir(parents=True, exist_ok=True)
+    waiting = calls + WINDOWS * (bursts + 1) + 40
+    floorhub.create_schema(database_url, seed_per_service=waiting // len(floorhub.service_codes()))
+
+    def floor_hub(port: int) -> contextlib.AbstractContextManager[str]:
+        return null_hub_process(
+            workers=HUB_WORKERS, log=root / "floorhub.log", mqtt_port=port,
+            app="bench.floorhub:app", env={floorhub.DB_ENV: database_url},
+        )  # fmt: skip
+
+    return _pressed(root, floor_hub, calls=calls, bursts=bursts)
+
+
 def _pressed(
     root: Path,
     server: Callable[[int], contextlib.AbstractContextManager[str]],
@@ -297,7 +317,6 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
         root = Path(tmp)
         base = _baseline(root / "null", calls=calls, bursts=bursts)
         metrics["baseline_null_hub"] = base
-        metrics["target_reachable_here"] = _passes(base)
         with postgres_database() as pg:
             for name, url in (("sqlite", f"sqlite:///{root / 'hub.sqlite3'}"), ("postgresql", pg)):
                 if quick and name == "postgresql":
@@ -307,7 +326,15 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
                     metrics[name] = "skipped: PostgreSQL unreachable"
                     continue
                 metrics[name] = _one(url, root / name, calls=calls, bursts=bursts)
+                # The floor's tables beside the hub's on PostgreSQL; its own SQLite file.
+                floor_url = f"sqlite:///{root / 'floor.sqlite3'}" if name == "sqlite" else url
+                metrics[name]["floor_hub"] = _floor(
+                    floor_url, root / name / "floor", calls=calls, bursts=bursts
+                )
     measured = [m for m in (metrics["sqlite"], metrics["postgresql"]) if isinstance(m, dict)]
+    metrics["target_reachable_here"] = bool(measured) and all(
+        _passes(m["floor_hub"]) for m in measured
+    )
     return {
         "bench": "call-latency",
         "metrics": metrics,

@@ -1,5 +1,5 @@
-"""The floor of `ticket-throughput` with this stack: the thinnest hub that
-keeps every operation.
+"""The floor of the queue benchmarks (`ticket-throughput`, `call-latency`)
+with this stack: the thinnest hub that keeps every operation.
 
 `bench.nullhub` measures HTTP, FastAPI and the load generator alone; it
 stores nothing, so it says little about what a hub that keeps its tickets
@@ -10,7 +10,8 @@ the real hub must, and no more:
   a random token, an ``issued`` event appended, one transaction; then the
   people ahead are counted;
 - citizen view: the ticket by its token, and the people ahead;
-- call next: the window's row locked, the oldest waiting ticket taken
+- call next: the window's row locked, its ticket finished when the press
+  says so (``finish_current``), the oldest waiting ticket taken
   (PostgreSQL ``FOR UPDATE SKIP LOCKED``), the ticket and the window updated,
   a ``called`` event appended, one transaction; then the window's board
   topic published (retained, QoS 1), as the null hub does;
@@ -24,7 +25,7 @@ writers' queue, retries), with SQLAlchemy Core statements on an ORM
 is what makes the hub a queue system: sign-in and CSRF, priority classes
 and the weighted call-next rule, the fairness chain, the hall-state rounds,
 estimates, notifications, the refusals' checks. So the real hub can only be
-slower; when this floor is itself under the target, the target is not
+slower; when this floor itself misses a target, the target is not
 reachable on this machine with FastAPI and SQLAlchemy.
 
 Served like the real hub (uvicorn, httptools, uvloop, several worker
@@ -178,6 +179,11 @@ _CALL = (
 _SET_WINDOW = (
     update(windows).where(windows.c.number == bindparam("n")).values(ticket_id=bindparam("held"))
 )
+_FINISH = (
+    update(tickets)
+    .where(tickets.c.id == bindparam("ticket"), tickets.c.state.in_(["called", "serving"]))
+    .values(state="done")
+)
 _MOVE = (
     update(tickets)
     .where(tickets.c.id == bindparam("ticket"), tickets.c.state == bindparam("was"))
@@ -268,15 +274,22 @@ def _window_ticket(session: Session, n: int) -> int | None:
 
 @app.post(PATHS.next)
 async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
-    del body
+    finish_current = bool(body.get("finish_current"))
 
     def work() -> dict[str, Any] | None:
-        if _window_ticket(session, n) is not None:
-            raise HTTPException(409, "the window still has a ticket")
+        now = _now()
+        current = _window_ticket(session, n)
+        if current is not None:
+            # 办结并叫下一位 (`call-latency`'s press): finished in the same transaction.
+            if not finish_current:
+                raise HTTPException(409, "the window still has a ticket")
+            session.execute(_FINISH, {"ticket": current})
+            session.execute(
+                _INSERT_EVENT, {"ticket_id": current, "verb": "done", "window": n, "at": now}
+            )
         row = session.execute(_OLDEST_WAITING).first()
         if row is None:
             return None
-        now = _now()
         session.execute(_CALL, {"ticket": row.id, "n": n, "now": now})
         session.execute(_SET_WINDOW, {"n": n, "held": row.id})
         session.execute(

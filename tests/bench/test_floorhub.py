@@ -79,3 +79,22 @@ def test_the_last_waiting_ticket_is_called_once(floor: tuple[TestClient, str, st
             numbers.add(ticket["id"])
     # Every seeded ticket called once, and the window after them found none.
     assert len(numbers) == waiting
+
+
+def test_next_can_finish_the_current_ticket_first(floor: tuple[TestClient, str, str]) -> None:
+    client, _, url = floor
+    first = client.post(PATHS.next.format(n=3), json={}).json()["ticket"]
+    before = _count(url, floorhub.events)
+    # 办结并叫下一位: the held ticket is done and the next one called, in one press.
+    second = client.post(PATHS.next.format(n=3), json={"finish_current": "completed"})
+    assert second.json()["ticket"]["id"] != first["id"]
+    assert _count(url, floorhub.events) == before + 2
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            state = conn.execute(
+                select(floorhub.tickets.c.state).where(floorhub.tickets.c.id == first["id"])
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert state == "done"
