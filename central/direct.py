@@ -148,7 +148,8 @@ class Direct:
             proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if proc is not None:
                 binds.append((name, proc))
-        selected = getattr(self.statement, "selected_columns", ())
+        # A SELECT's columns, or an INSERT's or UPDATE's RETURNING columns.
+        selected = getattr(self.statement, "exported_columns", ())
         return _Compiled(
             sql=compiled.string,
             names=tuple(compiled.positiontup or ()),
