@@ -25,9 +25,9 @@ Baselines, in the same run, on the same broker with as many workers:
 - `bench.floorhub`, on each database measured, keeps each press as one
   transaction (the window's ticket finished, the oldest waiting one called,
   the events appended) and then publishes the same topic: the thinnest hub
-  that stores its calls, with FastAPI and SQLAlchemy and nothing else of a
-  queue system. ``target_reachable_here`` says whether it meets the targets
-  on every database measured.
+  built as ours is that stores its calls, with nothing else of a queue
+  system. ``target_reachable_here`` says whether it meets the targets on
+  every database measured.
 """
 
 from __future__ import annotations
@@ -267,10 +267,8 @@ def _floor(database_url: str, root: Path, *, calls: int, bursts: int) -> dict[st
     floorhub.create_schema(database_url, seed_per_service=waiting // len(floorhub.service_codes()))
 
     def floor_hub(port: int) -> contextlib.AbstractContextManager[str]:
-        return null_hub_process(
-            workers=HUB_WORKERS, log=root / "floorhub.log", mqtt_port=port,
-            app="bench.floorhub:app", env={floorhub.DB_ENV: database_url},
-        )  # fmt: skip
+        log = root / "floorhub.log"
+        return floorhub.served(database_url, workers=HUB_WORKERS, log=log, mqtt_port=port)
 
     return _pressed(root, floor_hub, calls=calls, bursts=bursts)
 
@@ -326,11 +324,10 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
                     metrics[name] = "skipped: PostgreSQL unreachable"
                     continue
                 metrics[name] = _one(url, root / name, calls=calls, bursts=bursts)
-                # The floor's tables beside the hub's on PostgreSQL; its own SQLite file.
-                floor_url = f"sqlite:///{root / 'floor.sqlite3'}" if name == "sqlite" else url
                 metrics[name]["floor_hub"] = _floor(
-                    floor_url, root / name / "floor", calls=calls, bursts=bursts
-                )
+                    floorhub.database_beside(url, root), root / name / "floor",
+                    calls=calls, bursts=bursts,
+                )  # fmt: skip
     measured = [m for m in (metrics["sqlite"], metrics["postgresql"]) if isinstance(m, dict)]
     metrics["target_reachable_here"] = bool(measured) and all(
         _passes(m["floor_hub"]) for m in measured

@@ -26,9 +26,11 @@ driver's cursor (`central.direct.Direct`), on the event loop as the hub runs
 its verbs. What it leaves out is what makes the hub a queue system: sign-in
 and CSRF, priority classes and the weighted call-next rule, the fairness
 chain, the hall-state rounds, estimates, notifications, the refusals'
-checks, ORM objects. So the real hub can only be slower; when this floor
-itself misses a target, the target is not reachable on this machine with
-FastAPI and SQLAlchemy.
+checks, ORM objects. So the real hub can only be slower: when this floor
+itself misses a target, a hub built as ours is (FastAPI, SQLAlchemy, the
+same plumbing) cannot meet it on this machine. (A hub on plain `sqlite3`
+could go further: a throwaway one of the same shape reached about 1.7 times
+this floor's operations/s; docs/benchmarks.md, ninth session.)
 
 (Its first version ran the same statements through `Session.execute`:
 SQLite 1,180–1,670 operations/s against 1,790–2,260 on the driver's cursor,
@@ -47,6 +49,7 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Final
 
 from fastapi import FastAPI, HTTPException
@@ -68,7 +71,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import nullhub
-from bench.queuehub import PATHS, SERVICES
+from bench.queuehub import PATHS, SERVICES, null_hub_process
 from central.db import make_engine, make_sessionmaker
 from central.direct import Direct
 from central.queueing.locking import run_write
@@ -141,6 +144,24 @@ def create_schema(url: str, *, seed_per_service: int) -> list[str]:
             return tokens
     finally:
         engine.dispose()
+
+
+def database_beside(hub_url: str, workdir: Path) -> str:
+    """Where the floor keeps its tables when the hub measured uses `hub_url`:
+    a SQLite file of its own, or the same PostgreSQL database (the floor's
+    table names are its own)."""
+    return f"sqlite:///{workdir / 'floor.sqlite3'}" if hub_url.startswith("sqlite") else hub_url
+
+
+def served(
+    database_url: str, *, workers: int, log: Path, mqtt_port: int
+) -> contextlib.AbstractContextManager[str]:
+    """The floor hub on `database_url` (made by `create_schema`), served as
+    the hub is; yields its URL."""
+    return null_hub_process(
+        workers=workers, log=log, mqtt_port=mqtt_port, app="bench.floorhub:app",
+        env={DB_ENV: database_url},
+    )  # fmt: skip
 
 
 def _now() -> dt.datetime:

@@ -26,8 +26,8 @@ Baselines, in the same run, both served by two uvicorn workers:
   operation in its own transaction (a day counter, the ticket, its events,
   the window's row), through the hub's own database plumbing and nothing
   of a queue system besides. ``target_reachable_here`` says whether it meets
-  the target: when it does not, no hub built on FastAPI and SQLAlchemy can
-  meet it on this machine.
+  the target: when it does not, a hub built as ours is cannot meet it on
+  this machine.
 
 Targets: ≥ 2,000 operations/s with p99 ≤ 50 ms, and zero tickets called twice.
 """
@@ -143,10 +143,8 @@ def _floor(database_url: str, workdir: Path, *, mqtt_port: int, seconds: float) 
     that keeps every operation could reach here with this stack."""
     tokens = floorhub.create_schema(database_url, seed_per_service=50)
     out: dict[str, Any] = {}
-    with null_hub_process(
-        workers=WORKERS, log=workdir / "floorhub.log", mqtt_port=mqtt_port,
-        app="bench.floorhub:app", env={floorhub.DB_ENV: database_url},
-    ) as url:  # fmt: skip
+    log = workdir / "floorhub.log"
+    with floorhub.served(database_url, workers=WORKERS, log=log, mqtt_port=mqtt_port) as url:
         first = 1
         for clients in CLIENTS:
             figures = asyncio.run(
@@ -213,11 +211,10 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
                         metrics[name] = "skipped: PostgreSQL unreachable"
                         continue
                     metrics[name] = _measure(url, root / name, mqtt_port=port, seconds=seconds)
-                    # The floor's tables beside the hub's on PostgreSQL; its own SQLite file.
-                    floor_url = f"sqlite:///{root / 'floor.sqlite3'}" if name == "sqlite" else url
                     metrics[name]["floor_hub"] = _floor(
-                        floor_url, root / name, mqtt_port=port, seconds=seconds
-                    )
+                        floorhub.database_beside(url, root), root / name,
+                        mqtt_port=port, seconds=seconds,
+                    )  # fmt: skip
         finally:
             proc.terminate()
             proc.wait(10)
