@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from broker.contract import utcnow
+from central.direct import Direct
 from central.queueing.estimator import estimate_ticket
 from central.queueing.models import (
     FINAL_STATES,
@@ -92,36 +93,65 @@ def _zone(name: str) -> dt.tzinfo:
         return dt.timezone(dt.timedelta(hours=8), "CST")
 
 
-def _chain(session: Session, ticket: Ticket) -> list[Ticket]:
-    """The ticket and those it was transferred from, oldest first."""
-    chain = [ticket]
-    while chain[-1].transferred_from_id is not None and len(chain) < MAX_CHAIN:
-        before = session.get(Ticket, chain[-1].transferred_from_id)
-        if before is None:
-            break
-        chain.append(before)
-    return chain[::-1]
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the page shows of a ticket, and what its estimate reads
+    (`estimator.Queued`): a row, not an ORM object (see `_BY_TOKEN`)."""
+
+    id: int
+    day: dt.date
+    service_id: int
+    number: str
+    state: str
+    priority: str
+    queued_at: dt.datetime
+    issued_at: dt.datetime
+    citizen_masked: str | None
+    transferred_from_id: int | None
 
 
-def _step_text(e: TicketEvent, number: str, windows: dict[int, int]) -> str:
-    text = _STEP_LABELS.get(e.verb) or _TO_STATE_LABELS.get(
-        e.to_state, STATE_LABELS.get(e.to_state, e.verb)
-    )
-    if e.to_state == TicketState.CALLED.value and e.window_id in windows:
-        text += f"，请到 {windows[e.window_id]} 号窗口"
-    elif e.to_state == TicketState.SERVING.value and e.window_id in windows:
-        text += f"（{windows[e.window_id]} 号窗口）"
-    return f"{number} {text}"
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Found:
     """A ticket found by its token, with what its page shows beside it."""
 
-    ticket: Ticket
-    service: Service
-    window: Window | None
-    contact: TicketContact | None
+    ticket: Seen
+    service_name: str
+    window_number: int | None
+    window_name: str | None
+    phone_masked: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """A ticket of a transfer chain: the one found, or one it came from."""
+
+    id: int
+    number: str
+    transferred_from_id: int | None
+    phone_masked: str | None
+
+
+def _chain(session: Session, found: Found) -> list[_Link]:
+    """The ticket and those it was transferred from, oldest first."""
+    t = found.ticket
+    chain = [_Link(t.id, t.number, t.transferred_from_id, found.phone_masked)]
+    while (before := chain[-1].transferred_from_id) is not None and len(chain) < MAX_CHAIN:
+        rows = _LINK.rows(session.connection(), {"id": before})
+        if not rows:
+            break
+        chain.append(_Link(*rows[0]))
+    return chain[::-1]
+
+
+def _step_text(verb: str, to_state: str, window: int | None, number: str) -> str:
+    text = _STEP_LABELS.get(verb) or _TO_STATE_LABELS.get(
+        to_state, STATE_LABELS.get(to_state, verb)
+    )
+    if to_state == TicketState.CALLED.value and window is not None:
+        text += f"，请到 {window} 号窗口"
+    elif to_state == TicketState.SERVING.value and window is not None:
+        text += f"（{window} 号窗口）"
+    return f"{number} {text}"
 
 
 def status_context(
@@ -129,38 +159,34 @@ def status_context(
 ) -> dict[str, Any]:
     """Everything the page shows about a ticket; personal data only masked."""
     now = now or utcnow()
-    ticket, service, window = found.ticket, found.service, found.window
-    chain = _chain(session, ticket)
-    rows = session.execute(_TIMELINE, {"ids": [t.id for t in chain]}).all()
-    events = [e for e, _ in rows]
-    windows = {e.window_id: n for e, n in rows if e.window_id is not None and n is not None}
-    numbers = {t.id: t.number for t in chain}
+    ticket = found.ticket
+    chain = _chain(session, found)
+    connection = session.connection()
+    events = sorted(
+        (row for link in chain for row in _TIMELINE.rows(connection, {"ticket": link.id})),
+        key=lambda row: (row[1], row[0]),  # (at, id)
+    )
+    numbers = {link.id: link.number for link in chain}
     steps = [
-        Step(e.at.astimezone(zone).strftime("%H:%M"), _step_text(e, numbers[e.ticket_id], windows))
-        for e in events
+        Step(at.astimezone(zone).strftime("%H:%M"), _step_text(verb, to, window, numbers[tid]))
+        for _, at, tid, verb, to, window in events
     ]
     if steps:
         steps[-1] = Step(steps[-1].at, steps[-1].text, current=True)
     # The phone stays with the first ticket of a transfer chain.
-    contact = next(
-        (
-            c
-            for t in chain
-            if (c := found.contact if t is ticket else session.get(TicketContact, t.id))
-        ),
-        None,
-    )
+    phone = next((link.phone_masked for link in chain if link.phone_masked), None)
     # The hall's loads of the last second: the page refreshes every few seconds.
     estimate = estimate_ticket(session, ticket, now=now, recent=True)
     state = ticket.state
     headline = STATE_LABELS.get(state, state)
     hint = ""
-    if state == TicketState.CALLED.value and window is not None:
-        headline = f"已叫号，请到 {window.number} 号窗口"
-        named = "" if window.name == f"{window.number}号窗口" else f"（{window.name}）"
+    number, name = found.window_number, found.window_name
+    if state == TicketState.CALLED.value and number is not None:
+        headline = f"已叫号，请到 {number} 号窗口"
+        named = "" if name == f"{number}号窗口" else f"（{name}）"
         hint = f"请携带好材料尽快前往{named}。"
-    elif state == TicketState.SERVING.value and window is not None:
-        headline = f"办理中（{window.number} 号窗口）"
+    elif state == TicketState.SERVING.value and number is not None:
+        headline = f"办理中（{number} 号窗口）"
     elif state == TicketState.NO_SHOW.value:
         hint = "多次叫号未到，号码已过号。请到取号机或咨询台重新取号。"
     elif state == TicketState.PARKED.value:
@@ -171,7 +197,7 @@ def status_context(
         hint = "本号码当日未办理，已失效。"
     return {
         "number": ticket.number,
-        "service": service.name,
+        "service": found.service_name,
         "state": state,
         "headline": headline,
         "hint": hint,
@@ -181,7 +207,7 @@ def status_context(
         "final": state in FINAL_STATES,
         "transferred_from": chain[-2].number if len(chain) > 1 else None,
         "citizen": ticket.citizen_masked,
-        "phone": contact.phone_masked if contact else None,
+        "phone": phone,
         "issued": ticket.issued_at.astimezone(zone).strftime("%m月%d日 %H:%M"),
         "updated": now.astimezone(zone).strftime("%H:%M:%S"),
         "steps": steps,
@@ -189,30 +215,48 @@ def status_context(
     }
 
 
-# Built once: every phone in the hall polls its ticket's status, the hub's
-# most frequent request. The ticket comes with its service, window and
-# contact, and the timeline with its windows' numbers: two statements for
-# most tickets.
-_BY_TOKEN = (
-    select(Ticket, Service, Window, TicketContact)
+# Built once and run on the driver's cursor (`central.direct`): every phone
+# in the hall polls its ticket's status, the hub's most frequent request.
+# The ticket comes as a row with its service's name, its window and its
+# contact's masked phone, and the timeline with its windows' numbers: two
+# statements for most tickets, and no ORM object (building them cost more
+# than the statements).
+_SEEN = (
+    Ticket.id, Ticket.day, Ticket.service_id, Ticket.number, Ticket.state, Ticket.priority,
+    Ticket.queued_at, Ticket.issued_at, Ticket.citizen_masked, Ticket.transferred_from_id,
+)  # fmt: skip
+_BY_TOKEN = Direct(
+    select(*_SEEN, Service.name, Window.number, Window.name, TicketContact.phone_masked)
     .join(Service, Service.id == Ticket.service_id)
     .outerjoin(Window, Window.id == Ticket.window_id)
     .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
     .where(Ticket.token == bindparam("token"))
 )
-_TIMELINE = (
-    select(TicketEvent, Window.number)
+_LINK = Direct(
+    select(Ticket.id, Ticket.number, Ticket.transferred_from_id, TicketContact.phone_masked)
+    .outerjoin(TicketContact, TicketContact.ticket_id == Ticket.id)
+    .where(Ticket.id == bindparam("id"))
+)
+_EVENT = (
+    TicketEvent.id, TicketEvent.at, TicketEvent.ticket_id, TicketEvent.verb, TicketEvent.to_state,
+    Window.number,
+)  # fmt: skip
+_TIMELINE = Direct(
+    select(*_EVENT)
     .outerjoin(Window, Window.id == TicketEvent.window_id)
-    .where(TicketEvent.ticket_id.in_(bindparam("ids", expanding=True)))
-    .order_by(TicketEvent.at, TicketEvent.id)
+    .where(TicketEvent.ticket_id == bindparam("ticket"))
 )
 
 
 def find_ticket(session: Session, token: str) -> Found | None:
     if not 8 <= len(token) <= 32:
         return None
-    row = session.execute(_BY_TOKEN, {"token": token}).first()
-    return None if row is None else Found(row[0], row[1], row[2], row[3])
+    rows = _BY_TOKEN.rows(session.connection(), {"token": token})
+    if not rows:
+        return None
+    row = rows[0]
+    n = len(_SEEN)
+    return Found(Seen(*row[:n]), *row[n:])
 
 
 def _not_found(request: Request, state: StateDep) -> Response:

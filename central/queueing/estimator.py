@@ -43,7 +43,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Final, Protocol, cast
 
 from sqlalchemy import Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -139,7 +139,25 @@ def wait_minutes(load: ServiceLoad, ahead: int) -> float | None:
 # --- from the database -------------------------------------------------------------
 
 
-def people_ahead(session: Session, ticket: Ticket) -> int:
+class Queued(Protocol):
+    """What the estimate reads of a ticket: a `Ticket`, or a row of it (the
+    citizen page's `citizen.Seen`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def day(self) -> dt.date: ...
+    @property
+    def service_id(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def queued_at(self) -> dt.datetime: ...
+
+
+def people_ahead(session: Session, ticket: Queued) -> int:
     """Waiting tickets of the same service that the call-next rule takes first."""
     if ticket.state != TicketState.WAITING:
         return 0
@@ -305,7 +323,7 @@ def recent_service_loads(
 
 def estimate_ticket(
     session: Session,
-    ticket: Ticket,
+    ticket: Queued,
     *,
     now: dt.datetime,
     load: ServiceLoad | None = None,
