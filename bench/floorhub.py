@@ -274,21 +274,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="anxin bench floor hub", lifespan=_lifespan)
+app.include_router(nullhub.common)
 
 
 def _session() -> Session:
     assert _sessions is not None, "the app's lifespan has not started"
     return _sessions()
-
-
-@app.get("/healthz")
-async def healthz() -> dict[str, Any]:
-    return {"ok": True}
-
-
-@app.post(PATHS.login)
-async def login() -> dict[str, Any]:
-    return {"csrf_token": "floor"}
 
 
 @app.post(PATHS.issue)

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.queuehub import PATHS
@@ -65,17 +65,23 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
             _mqtt.disconnect()
 
 
-app = FastAPI(title="anxin bench null hub", lifespan=lifespan)
+# What every baseline hub answers alike (`bench.floorhub` includes it too):
+# the health check the benchmarks wait for, and a sign-in that checks nothing.
+common = APIRouter()
 
 
-@app.get("/healthz")
+@common.get("/healthz")
 async def healthz() -> dict[str, Any]:
     return {"ok": True}
 
 
-@app.post(PATHS.login)
+@common.post(PATHS.login)
 async def login() -> dict[str, Any]:
-    return {"csrf_token": "null"}
+    return {"csrf_token": "baseline"}
+
+
+app = FastAPI(title="anxin bench null hub", lifespan=lifespan)
+app.include_router(common)
 
 
 @app.post(PATHS.issue)
