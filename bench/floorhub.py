@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -71,7 +70,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import nullhub
-from bench.queuehub import PATHS, SERVICES, null_hub_process
+from bench.queuehub import PATHS, SERVICES, null_hub_process, service_code
 from central.db import make_engine, make_sessionmaker
 from central.direct import Direct
 from central.queueing.locking import run_write
@@ -120,7 +119,7 @@ WINDOWS: Final = 200
 
 def service_codes() -> list[str]:
     """The codes the load generator issues for (`bench.ticket_throughput`)."""
-    return [f"svc_{code.lower()}" for code in SERVICES]
+    return [service_code(p) for p in SERVICES]
 
 
 def create_schema(url: str, *, seed_per_service: int) -> list[str]:
@@ -336,10 +335,7 @@ async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
     with _session() as session:
         ticket = run_write(session, work)
     if ticket is not None:
-        board = {
-            "window": n, "status": "open", "ticket": ticket["number"], "ticket_state": "called"
-        }  # fmt: skip
-        nullhub.publish(nullhub.topics.hall_window(n), json.dumps(board))
+        nullhub.publish_call(n, ticket["number"])
     return {"window": n, "ticket": ticket}
 
 

@@ -45,6 +45,13 @@ def publish(topic: str, payload: str) -> None:
         _mqtt.publish(topic, payload, qos=1, retain=True)
 
 
+def publish_call(window: int, number: str) -> None:
+    """The window's board topic showing `number` called, as the benchmarks'
+    board subscriber reads it (`bench.call_latency.BoardWatch`)."""
+    board = {"window": window, "status": "open", "ticket": number, "ticket_state": "called"}
+    publish(topics.hall_window(window), json.dumps(board))
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     global _mqtt
@@ -101,8 +108,7 @@ async def call_next(n: int, body: dict[str, Any]) -> dict[str, Any]:
     # and two workers counting from 1 each handed a window the number it
     # already showed (the "failed presses" of the null hub's runs).
     number = f"N{os.getpid()}-{next(_ids):05d}"
-    board = {"window": n, "status": "open", "ticket": number, "ticket_state": "called"}
-    publish(topics.hall_window(n), json.dumps(board))
+    publish_call(n, number)
     return {"window": n, "ticket": {"number": number, "state": "called"}}
 
 

@@ -45,6 +45,7 @@ from bench.queuehub import (
     hall_database,
     hub_env,
     issue_tokens,
+    service_code,
 )
 from broker import local
 
@@ -109,7 +110,7 @@ async def _measure(app: Any, tokens: list[str], *, rounds: int, cycles: int) -> 
             cpu: dict[str, float] = defaultdict(float)
             for _ in range(cycles):
                 window = 1 + done % WINDOWS
-                service = f"svc_{SERVICES[(window + 1) % len(SERVICES)].lower()}"
+                service = service_code(SERVICES[(window + 1) % len(SERVICES)])
                 steps: tuple[tuple[str, str, str, object], ...] = (
                     ("issue", "POST", PATHS.issue, {"service": service}),
                     ("view", "GET", PATHS.citizen.format(token=tokens[done % len(tokens)]), None),

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.settings import Settings
-from bench.queuehub import SERVICES, WINDOWS, bench_settings, hall_database
+from bench.queuehub import SERVICES, WINDOWS, bench_settings, hall_database, service_code
 from broker.contract import utcnow
 from central.direct import Direct
 from central.queueing import citizen, service
@@ -73,7 +73,7 @@ def _verbs(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Cal
     bus = QueueBus()
     bus.on_transition(NotificationQueuer(signature=settings.notify.signature))
     actor = Actor(user_id=None, any_window=True)
-    codes = itertools.cycle(f"svc_{p.lower()}" for p in SERVICES)
+    codes = itertools.cycle(service_code(p) for p in SERVICES)
     windows: Iterator[int] = itertools.cycle(range(1, WINDOWS + 1))
 
     def issue() -> object:

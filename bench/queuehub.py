@@ -69,6 +69,11 @@ class Paths:
 PATHS: Final = Paths()
 
 
+def service_code(prefix: str) -> str:
+    """The benchmark hall's code of the service whose tickets start with `prefix`."""
+    return f"svc_{prefix.lower()}"
+
+
 def bench_settings(database_url: str, data_dir: Path) -> Settings:
     """A benchmark hub's settings: its own database, the day changing at midnight."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,7 +109,7 @@ def build_hall(sessions: sessionmaker[Session], *, windows: int = WINDOWS) -> No
         svc_ids = []
         for prefix in SERVICES:
             svc = Service(
-                code=f"svc_{prefix.lower()}", name=f"业务{prefix}", area_id=area.id, prefix=prefix,
+                code=service_code(prefix), name=f"业务{prefix}", area_id=area.id, prefix=prefix,
                 number_start=1, number_end=99999, opens_at=dt.time(0, 0),
                 closes_at=dt.time(23, 59, 59), avg_handling_s=60,
             )  # fmt: skip
@@ -159,7 +164,7 @@ def issue_tokens(sessions: sessionmaker[Session], settings: object, per_service:
     for prefix in SERVICES:
         for _ in range(per_service):
             with sessions() as s:
-                t = service.issue(s, service=f"svc_{prefix.lower()}", channel=Channel.KIOSK,
+                t = service.issue(s, service=service_code(prefix), channel=Channel.KIOSK,
                                   bus=bus, settings=settings)  # fmt: skip
                 tokens.append(t.token)
     return tokens

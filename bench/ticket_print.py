@@ -37,7 +37,15 @@ from typing import Any, Final
 import psutil
 
 from anxin.settings import Settings
-from bench.queuehub import SECRET, SERVICES, bench_settings, hall_database, hub_env, hub_process
+from bench.queuehub import (
+    SECRET,
+    SERVICES,
+    bench_settings,
+    hall_database,
+    hub_env,
+    hub_process,
+    service_code,
+)
 from broker import local
 from broker.credentials import mqtt_password
 
@@ -72,7 +80,7 @@ async def _taps(kiosk: Any, printer: Any, count: int, *, hall_name: str) -> dict
     from edge.kinds.kiosk_control import ticket_content
 
     rng = random.Random(7)
-    codes = [f"svc_{p.lower()}" for p in SERVICES]
+    codes = [service_code(p) for p in SERVICES]
     latencies: list[float] = []
     offline = refused = failed = 0
     for _ in range(count):
@@ -157,7 +165,7 @@ async def _measure(tmp: Path, *, quick: bool) -> dict[str, Any]:
             today = kiosk.today()
             await _wait(
                 lambda: bool(kiosk.today())
-                and all(kiosk.journal.unused(f"svc_{p.lower()}", kiosk.today()) >= block
+                and all(kiosk.journal.unused(service_code(p), kiosk.today()) >= block
                         for p in SERVICES),
                 30,
                 "blocks at the kiosk",

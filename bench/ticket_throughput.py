@@ -59,6 +59,7 @@ from bench.queuehub import (
     issue_tokens,
     null_hub_process,
     postgres_database,
+    service_code,
 )
 from broker import local
 
@@ -107,7 +108,7 @@ async def _load(
                 return json.loads(body) if r.content_type == "application/json" else True
 
         async def window_client(number: int) -> None:
-            svc = f"svc_{SERVICES[(number + 1) % len(SERVICES)].lower()}"
+            svc = service_code(SERVICES[(number + 1) % len(SERVICES)])
             while time.perf_counter() < stop_at:
                 r = await timed("issue", "POST", PATHS.issue, json={"service": svc})
                 if r is not None:

@@ -22,6 +22,7 @@ from bench.queuehub import (
     PATHS,
     SERVICES,
     build_hall,
+    service_code,
     sign_in_windows,
 )
 from central.db import make_engine, make_sessionmaker, upgrade_database
@@ -84,7 +85,7 @@ def test_two_workers_share_the_windows_and_never_call_a_ticket_twice(
                 r = await c.post(PATHS.login, json={"username": ADMIN, "password": ADMIN_PASSWORD})
                 c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
                 for i in range(60):
-                    code = f"svc_{SERVICES[i % len(SERVICES)].lower()}"
+                    code = service_code(SERVICES[i % len(SERVICES)])
                     r = await c.post(PATHS.issue, json={"service": code})
                     assert r.status_code == 201, r.text
                 numbers = []
